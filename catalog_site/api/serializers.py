@@ -1,0 +1,104 @@
+"""Serializer base classes following NetBox's conventions.
+
+- Every object carries ``id``, ``url`` and ``display``.
+- ``brief=True`` (``?brief=1``, and every nested object) keeps only ``Meta.brief_fields``.
+- Related objects are written by id (or ``{"id": N}``) and read back as a brief nested object.
+- Validation runs the model's ``full_clean()``, so that the rules in ``clean()`` and the database
+  constraints answer the API and the admin with the same field-keyed messages.
+"""
+
+import copy
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.module_loading import import_string
+from rest_framework import serializers
+
+from .exceptions import validation_error_detail
+
+
+def detail_view_name(model) -> str:
+    return f"{model._meta.app_label}-api:{model._meta.model_name}-detail"
+
+
+class RelatedObjectField(serializers.PrimaryKeyRelatedField):
+    """A foreign key written by id and read as the related object's brief representation.
+
+    ``serializer`` is the related model's serializer class or its dotted path (a string avoids
+    circular imports between apps).
+    """
+
+    def __init__(self, serializer, **kwargs):
+        self._serializer = serializer
+        super().__init__(**kwargs)
+
+    @property
+    def serializer_class(self):
+        if isinstance(self._serializer, str):
+            self._serializer = import_string(self._serializer)
+        return self._serializer
+
+    def use_pk_only_optimization(self):
+        return False
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            if "id" not in data:
+                self.fail("incorrect_type", data_type="object without 'id'")
+            data = data["id"]
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+    def to_representation(self, value):
+        return self.serializer_class(value, context=self.context, brief=True).data
+
+    def get_choices(self, cutoff=None):
+        # The browsable API renders a select of every object otherwise; ids are enough.
+        return {}
+
+
+class BaseModelSerializer(serializers.ModelSerializer):
+    """Base of every model serializer: ``id``, ``url``, ``display``, brief mode, model validation."""
+
+    display = serializers.SerializerMethodField(read_only=True)
+
+    def __init__(self, *args, brief: bool = False, **kwargs):
+        self.brief = brief
+        super().__init__(*args, **kwargs)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["url"] = serializers.HyperlinkedIdentityField(view_name=detail_view_name(self.Meta.model))
+        if self.brief:
+            keep = self.Meta.brief_fields
+            fields = {name: field for name, field in fields.items() if name in keep}
+        return fields
+
+    def get_display(self, obj) -> str:
+        return str(obj)
+
+    def model_instance(self, attrs):
+        """An unsaved instance with ``attrs`` applied (a copy on update), for ``full_clean()``."""
+        model = self.Meta.model
+        instance = copy.copy(self.instance) if self.instance is not None else model()
+        if self.instance is not None:
+            instance._state = copy.copy(self.instance._state)
+        m2m = {f.name for f in model._meta.many_to_many}
+        for name, value in attrs.items():
+            if name not in m2m:
+                setattr(instance, name, value)
+        return instance
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        instance = self.model_instance(attrs)
+        try:
+            instance.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(validation_error_detail(exc)) from exc
+        # clean() may normalise values (a prefix with host bits, say); keep what it settled on.
+        m2m = {f.name for f in instance._meta.many_to_many}
+        for name in list(attrs):
+            if name not in m2m:
+                attrs[name] = getattr(instance, name)
+        return attrs

@@ -1,0 +1,23 @@
+"""URL configuration: the admin, the REST API under /api/, the OpenAPI schema and its docs."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from catalog_site.api.root import APIRootView
+
+api_patterns = [
+    path("", APIRootView.as_view(), name="api-root"),
+    path("tenancy/", include(("tenancy.api.urls", "tenancy-api"))),
+    path("dcim/", include(("dcim.api.urls", "dcim-api"))),
+    path("ipam/", include(("ipam.api.urls", "ipam-api"))),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+]

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class IpamConfig(AppConfig):
+    """Namespaces, prefixes, IP addresses, L2 domains and VLANs."""
+
+    name = "ipam"
+    verbose_name = "IPAM"

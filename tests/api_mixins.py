@@ -1,0 +1,177 @@
+"""A generic API test: each model's test class declares its data and inherits the checks.
+
+A subclass sets:
+- ``url_name``: the route name without ``-list``/``-detail`` (``"tenancy-api:tenant"``);
+- ``model`` and ``brief_fields``;
+- ``make_objects(self, count)``: create ``count`` distinct objects (with their related rows)
+  and return them; it may be called twice in one test, so names come from ``next_number()``;
+- ``create_data(self)``: three valid payloads for POST;
+- ``invalid_data(self)``: one invalid payload and the field the error must name;
+- ``update_data(self)``: a PATCH payload, checked back on the object;
+- ``filter_cases(self, objects)``: ``[(params, expected_ids), ...]``;
+- ``list_queries``: the pinned number of SQL queries of a list request.
+"""
+
+import itertools
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+_numbers = itertools.count(1)
+
+
+def next_number() -> int:
+    """A number never returned before in this test run, for unique names."""
+    return next(_numbers)
+
+
+@pytest.mark.django_db
+class APIViewTests:
+    url_name: str
+    model = None
+    brief_fields: tuple[str, ...] = ()
+    list_queries: int
+
+    # -- to declare -------------------------------------------------------------------
+    def make_objects(self, count):
+        raise NotImplementedError
+
+    def create_data(self):
+        raise NotImplementedError
+
+    def invalid_data(self):
+        raise NotImplementedError
+
+    def update_data(self):
+        raise NotImplementedError
+
+    def filter_cases(self, objects):
+        return []
+
+    # -- helpers -----------------------------------------------------------------------
+    def list_url(self):
+        return reverse(f"{self.url_name}-list")
+
+    def detail_url(self, obj):
+        return reverse(f"{self.url_name}-detail", kwargs={"pk": obj.pk})
+
+    # -- the checks ----------------------------------------------------------------------
+    def test_anonymous_is_refused(self, anonymous_api):
+        obj = self.make_objects(1)[0]
+        payload = self.create_data()[0]
+        before = self.model.objects.count()
+        assert anonymous_api.get(self.list_url()).status_code == 401
+        assert anonymous_api.get(self.detail_url(obj)).status_code == 401
+        assert anonymous_api.post(self.list_url(), payload, format="json").status_code == 401
+        assert anonymous_api.delete(self.detail_url(obj)).status_code == 401
+        assert self.model.objects.count() == before
+
+    def test_list(self, api):
+        objects = self.make_objects(3)
+        response = api.get(self.list_url())
+        assert response.status_code == 200, response.data
+        assert set(response.data) == {"count", "next", "previous", "results"}
+        assert response.data["count"] == self.model.objects.count()
+        ids = {row["id"] for row in response.data["results"]}
+        assert {obj.pk for obj in objects} <= ids
+
+    def test_pagination(self, api):
+        self.make_objects(3)
+        total = self.model.objects.count()
+        response = api.get(self.list_url(), {"limit": 1, "offset": 1})
+        assert response.status_code == 200
+        assert response.data["count"] == total
+        assert len(response.data["results"]) == 1
+        assert response.data["previous"] is not None
+        assert (response.data["next"] is not None) == (total > 2)
+
+    def test_get(self, api):
+        obj = self.make_objects(1)[0]
+        response = api.get(self.detail_url(obj))
+        assert response.status_code == 200, response.data
+        assert response.data["id"] == obj.pk
+        assert response.data["display"] == str(obj)
+        assert response.data["url"].endswith(self.detail_url(obj))
+
+    def test_brief(self, api):
+        self.make_objects(2)
+        response = api.get(self.list_url(), {"brief": 1})
+        assert response.status_code == 200
+        for row in response.data["results"]:
+            assert tuple(sorted(row)) == tuple(sorted(self.brief_fields))
+
+    def test_create(self, api):
+        payload = self.create_data()[0]
+        before = self.model.objects.count()
+        response = api.post(self.list_url(), payload, format="json")
+        assert response.status_code == 201, response.data
+        assert self.model.objects.count() == before + 1
+        assert self.model.objects.filter(pk=response.data["id"]).exists()
+
+    def test_bulk_create(self, api):
+        payloads = self.create_data()
+        before = self.model.objects.count()
+        response = api.post(self.list_url(), payloads, format="json")
+        assert response.status_code == 201, response.data
+        assert len(response.data) == len(payloads)
+        assert self.model.objects.count() == before + len(payloads)
+
+    def test_bulk_create_is_all_or_none(self, api):
+        bad, field = self.invalid_data()
+        good = self.create_data()[0]
+        before = self.model.objects.count()
+        response = api.post(self.list_url(), [good, bad], format="json")
+        assert response.status_code == 400, response.data
+        assert field in response.data[1], response.data
+        assert self.model.objects.count() == before
+
+    def test_invalid_create_names_the_field(self, api):
+        bad, field = self.invalid_data()
+        before = self.model.objects.count()
+        response = api.post(self.list_url(), bad, format="json")
+        assert response.status_code == 400, response.data
+        assert field in response.data, response.data
+        assert self.model.objects.count() == before
+
+    def test_malformed_json(self, api):
+        response = api.generic("POST", self.list_url(), "{not json", content_type="application/json")
+        assert response.status_code == 400
+        assert "detail" in response.data
+
+    def test_update(self, api):
+        obj = self.make_objects(1)[0]
+        payload = self.update_data()
+        response = api.patch(self.detail_url(obj), payload, format="json")
+        assert response.status_code == 200, response.data
+        obj.refresh_from_db()
+        for name, value in payload.items():
+            stored = getattr(obj, f"{name}_id", None) if isinstance(value, int) and hasattr(obj, f"{name}_id") \
+                else getattr(obj, name)
+            assert str(stored) == str(value), (name, stored, value)
+
+    def test_delete(self, api):
+        obj = self.make_objects(1)[0]
+        response = api.delete(self.detail_url(obj))
+        assert response.status_code == 204
+        assert not self.model.objects.filter(pk=obj.pk).exists()
+
+    def test_filters(self, api):
+        objects = self.make_objects(3)
+        cases = self.filter_cases(objects)
+        for params, expected in cases:
+            response = api.get(self.list_url(), params)
+            assert response.status_code == 200, (params, response.data)
+            assert {row["id"] for row in response.data["results"]} == set(expected), params
+
+    def test_list_query_count_is_pinned_and_flat(self, api):
+        self.make_objects(2)
+        api.get(self.list_url())  # warm-up: token last-use bookkeeping, content types
+        with CaptureQueriesContext(connection) as few:
+            assert api.get(self.list_url()).status_code == 200
+        self.make_objects(6)
+        with CaptureQueriesContext(connection) as many:
+            assert api.get(self.list_url()).status_code == 200
+        assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+        assert len(few) == self.list_queries, [q["sql"] for q in few.captured_queries]
