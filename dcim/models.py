@@ -1,0 +1,205 @@
+"""Locations, manufacturers, devices and interfaces."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from mptt.models import TreeForeignKey
+
+from catalog_site.models import PrimaryModel, TreeModel
+
+
+class Location(TreeModel):
+    """A place: country, metro, site, building or zone, nested in that order.
+
+    A location may skip levels (a site directly under a country) but never contain a location of
+    a wider kind (a site cannot contain a country).
+    """
+
+    class Kind(models.TextChoices):
+        COUNTRY = "country", "Country"
+        METRO = "metro", "Metro"
+        SITE = "site", "Site"
+        BUILDING = "building", "Building"
+        ZONE = "zone", "Zone"
+
+    RANK = {kind: rank for rank, kind in enumerate(Kind.values)}
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    parent = TreeForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="locations"
+    )
+
+    class Meta:
+        ordering = ["tree_id", "lft"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"],
+                name="dcim_location_unique_parent_name",
+                violation_error_message="A location with this name already exists in this parent.",
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(parent__isnull=True),
+                name="dcim_location_unique_root_name",
+                violation_error_message="A top-level location with this name already exists.",
+            ),
+        ]
+
+    def clean(self):
+        super().clean()
+        if self.kind not in self.RANK:
+            return
+        if self.parent is not None and self.RANK[self.parent.kind] >= self.RANK[self.kind]:
+            raise ValidationError(
+                {"parent": f"A {self.parent.get_kind_display().lower()} cannot contain a {self.get_kind_display().lower()}."}
+            )
+        if self.pk is not None:
+            wider = [kind for kind, rank in self.RANK.items() if rank <= self.RANK[self.kind]]
+            child = self.children.filter(kind__in=wider).first()
+            if child is not None:
+                raise ValidationError(
+                    {"kind": f"A {self.get_kind_display().lower()} cannot contain the {child.kind} {child.name}."}
+                )
+
+
+class Manufacturer(PrimaryModel):
+    """A maker of devices."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+
+class Device(PrimaryModel):
+    """A network device at a site (or in a building or zone of one).
+
+    ``index`` numbers devices of one role at one location (core switch 1 and 2, edge router 1 and
+    2); generators pair devices by it, so it is unique per location and role.
+    """
+
+    class Role(models.TextChoices):
+        CORE = "core", "Core"
+        EDGE = "edge", "Edge"
+        CPE = "cpe", "CPE"
+        SPINE = "spine", "Spine"
+        LEAF = "leaf", "Leaf"
+        TOR = "tor", "Top of rack"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        STAGED = "staged", "Staged"
+        ACTIVE = "active", "Active"
+        OFFLINE = "offline", "Offline"
+        DECOMMISSIONING = "decommissioning", "Decommissioning"
+
+    name = models.CharField(max_length=100)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="devices")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    index = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    manufacturer = models.ForeignKey(
+        Manufacturer, on_delete=models.PROTECT, null=True, blank=True, related_name="devices"
+    )
+    model = models.CharField(max_length=100, blank=True)
+    serial = models.CharField(max_length=100, blank=True)
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="devices"
+    )
+
+    class Meta:
+        ordering = ["location__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "name"],
+                name="dcim_device_unique_location_name",
+                violation_error_message="A device with this name already exists at this location.",
+            ),
+            models.UniqueConstraint(
+                fields=["location", "role", "index"],
+                condition=Q(index__isnull=False),
+                name="dcim_device_unique_location_role_index",
+                violation_error_message="A device with this role and index already exists at this location.",
+            ),
+        ]
+
+    def clean(self):
+        super().clean()
+        placeable = (Location.Kind.SITE, Location.Kind.BUILDING, Location.Kind.ZONE)
+        if self.location_id is not None and self.location.kind not in placeable:
+            raise ValidationError(
+                {"location": f"A device must be at a site, building or zone, not in a {self.location.kind}."}
+            )
+
+
+class Interface(PrimaryModel):
+    """A port or logical interface of a device.
+
+    A layer-2 interface carries VLANs (untagged in access mode; untagged and tagged in tagged
+    mode). A layer-3 interface carries addresses; it may sit in one VLAN (a VLAN interface such as
+    ``vlan_1000`` on a router) but has no mode. ``speed`` is the port's capacity in Mbps.
+    """
+
+    class Layer(models.IntegerChoices):
+        L2 = 2, "Layer 2"
+        L3 = 3, "Layer 3"
+
+    class Role(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        UPLINK = "uplink", "Uplink"
+        BACKBONE = "backbone", "Backbone"
+        UPSTREAM = "upstream", "Upstream"
+        MANAGEMENT = "management", "Management"
+
+    class Status(models.TextChoices):
+        FREE = "free", "Free"
+        ACTIVE = "active", "Active"
+        RESERVED = "reserved", "Reserved"
+        DISABLED = "disabled", "Disabled"
+
+    class Mode(models.TextChoices):
+        ACCESS = "access", "Access"
+        TAGGED = "tagged", "Tagged"
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="interfaces")
+    name = models.CharField(max_length=64)
+    layer = models.PositiveSmallIntegerField(choices=Layer.choices, default=Layer.L2)
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.FREE)
+    enabled = models.BooleanField(default=True)
+    speed = models.PositiveIntegerField(null=True, blank=True, help_text="Capacity in Mbps")
+    mode = models.CharField(max_length=20, choices=Mode.choices, blank=True)
+    untagged_vlan = models.ForeignKey(
+        "ipam.VLAN", on_delete=models.SET_NULL, null=True, blank=True, related_name="untagged_interfaces"
+    )
+    tagged_vlans = models.ManyToManyField("ipam.VLAN", blank=True, related_name="tagged_interfaces")
+
+    class Meta:
+        ordering = ["device__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "name"],
+                name="dcim_interface_unique_device_name",
+                violation_error_message="This device already has an interface with this name.",
+            ),
+        ]
+        indexes = [models.Index(fields=["role", "status"], name="dcim_interface_role_status")]
+
+    def __str__(self):
+        return f"{self.device.name} {self.name}" if self.device_id else self.name
+
+    def clean(self):
+        super().clean()
+        if self.layer == self.Layer.L3 and self.mode:
+            raise ValidationError({"mode": "A layer-3 interface has no switching mode."})
+        if self.layer == self.Layer.L2 and self.untagged_vlan_id is not None and not self.mode:
+            raise ValidationError({"mode": "A layer-2 interface with an untagged VLAN needs a mode (access or tagged)."})
+
+    def validate_tagged_vlans(self, vlans) -> None:
+        """Tagged VLANs need tagged mode (many-to-many values cannot be checked in ``clean()``)."""
+        if vlans and self.mode != self.Mode.TAGGED:
+            raise ValidationError({"tagged_vlans": "Only an interface in tagged mode can carry tagged VLANs."})

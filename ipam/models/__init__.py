@@ -1,0 +1,14 @@
+from .ip import DEFAULT_NAMESPACE, IPAddress, Namespace, Prefix, default_namespace_id
+from .vlans import DEFAULT_L2DOMAIN, VLAN, L2Domain, default_l2domain_id
+
+__all__ = (
+    "DEFAULT_L2DOMAIN",
+    "DEFAULT_NAMESPACE",
+    "VLAN",
+    "IPAddress",
+    "L2Domain",
+    "Namespace",
+    "Prefix",
+    "default_l2domain_id",
+    "default_namespace_id",
+)
