@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "dcim",
     "ipam",
     "services",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,121 @@
+"""The demo inventory: it mirrors the Infrahub service-catalog demo (DESIGN section 8).
+
+Every function here is idempotent: objects are looked up by their natural key and created only when
+missing, so ``load_demo`` can run any number of times.
+"""
+
+from django.db import transaction
+
+from dcim.models import Device, Interface, Location, Manufacturer
+from ipam.models import L2Domain, Namespace, Prefix
+from tenancy.models import Tenant
+
+# country -> metro -> site
+GEOGRAPHY = {
+    ("France", "fr"): {("Paris", "par"): ("Paris 1", "par1")},
+    ("Belgium", "be"): {("Brussels", "bru"): ("Brussels 1", "bru1")},
+    ("United States", "us"): {
+        ("New York", "nyc"): ("New York 1", "nyc1"),
+        ("Dallas", "dal"): ("Dallas 1", "dal1"),
+        ("Atlanta", "atl"): ("Atlanta 1", "atl1"),
+    },
+}
+
+TENANTS = {
+    ("Demo Telecom", "demo-telecom"): [("Acme Corp", "acme"), ("Globex", "globex")],
+    ("Initech", "initech"): [],
+}
+
+CUSTOMER_PORTS_1G = [f"Ethernet{n}" for n in range(4, 10)]
+CUSTOMER_PORTS_10G = ["Ethernet10", "Ethernet11"]
+
+
+def _location(name: str, slug: str, kind: str, parent=None) -> Location:
+    location = Location.objects.filter(slug=slug).first()
+    if location is None:
+        location = Location(name=name, slug=slug, kind=kind, parent=parent)
+        location.full_clean()
+        location.save()
+    return location
+
+
+def _interface(device: Device, name: str, **fields) -> Interface:
+    interface, _ = Interface.objects.get_or_create(device=device, name=name, defaults=fields)
+    return interface
+
+
+def load_tenants() -> list[Tenant]:
+    tenants = []
+    for (name, slug), children in TENANTS.items():
+        parent, _ = Tenant.objects.get_or_create(slug=slug, defaults={"name": name})
+        tenants.append(parent)
+        for child_name, child_slug in children:
+            child, _ = Tenant.objects.get_or_create(slug=child_slug, defaults={"name": child_name, "parent": parent})
+            tenants.append(child)
+    return tenants
+
+
+def load_sites() -> list[Location]:
+    sites = []
+    for (country, country_slug), metros in GEOGRAPHY.items():
+        country_loc = _location(country, country_slug, Location.Kind.COUNTRY)
+        for (metro, metro_slug), (site, site_slug) in metros.items():
+            metro_loc = _location(metro, metro_slug, Location.Kind.METRO, country_loc)
+            sites.append(_location(site, site_slug, Location.Kind.SITE, metro_loc))
+    return sites
+
+
+def load_devices(site: Location, arista: Manufacturer, juniper: Manufacturer) -> None:
+    """Two core switches with customer ports and two edge routers per site."""
+    for index in (1, 2):
+        switch, _ = Device.objects.get_or_create(
+            location=site,
+            name=f"sw0{index}",
+            defaults={"role": Device.Role.CORE, "index": index, "manufacturer": arista, "model": "7280R3"},
+        )
+        for uplink in ("Ethernet1", "Ethernet2"):
+            _interface(switch, uplink, role=Interface.Role.UPLINK, status=Interface.Status.ACTIVE, speed=100000)
+        for name, speed in [(n, 1000) for n in CUSTOMER_PORTS_1G] + [(n, 10000) for n in CUSTOMER_PORTS_10G]:
+            _interface(
+                switch, name, role=Interface.Role.CUSTOMER, status=Interface.Status.FREE, enabled=False, speed=speed
+            )
+        router, _ = Device.objects.get_or_create(
+            location=site,
+            name=f"rb0{index}",
+            defaults={"role": Device.Role.EDGE, "index": index, "manufacturer": juniper, "model": "MX204"},
+        )
+        for name, role in (("et-0/0/0", Interface.Role.BACKBONE), ("et-0/0/1", Interface.Role.UPSTREAM)):
+            _interface(router, name, layer=Interface.Layer.L3, role=role, status=Interface.Status.ACTIVE, speed=100000)
+
+
+def load_ipam() -> None:
+    namespace = Namespace.get_default()
+    L2Domain.get_default()
+    for prefix, description in (
+        ("203.0.113.0/24", "Customer public addresses"),
+        ("100.64.0.0/16", "Customer shared address space"),
+        ("172.16.1.0/24", "Management"),
+    ):
+        Prefix.objects.get_or_create(
+            namespace=namespace,
+            prefix=prefix,
+            defaults={"status": Prefix.Status.CONTAINER, "description": description},
+        )
+
+
+@transaction.atomic
+def load_inventory() -> dict:
+    """Load tenants, locations, devices and the IPAM containers; returns counts for the summary."""
+    load_tenants()
+    arista, _ = Manufacturer.objects.get_or_create(slug="arista", defaults={"name": "Arista"})
+    juniper, _ = Manufacturer.objects.get_or_create(slug="juniper", defaults={"name": "Juniper"})
+    for site in load_sites():
+        load_devices(site, arista, juniper)
+    load_ipam()
+    return {
+        "tenants": Tenant.objects.count(),
+        "locations": Location.objects.count(),
+        "devices": Device.objects.count(),
+        "interfaces": Interface.objects.count(),
+        "prefixes": Prefix.objects.count(),
+    }

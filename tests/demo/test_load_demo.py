@@ -1,0 +1,27 @@
+"""load_demo builds the demo inventory, and running it again changes nothing."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from dcim.models import Device, Interface, Location
+
+
+@pytest.mark.django_db
+def test_load_demo_is_idempotent_and_prints_credentials(django_user_model):
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    counts = (Location.objects.count(), Device.objects.count(), Interface.objects.count())
+    call_command("load_demo", "--password", "fixed-password", stdout=StringIO())
+    assert (Location.objects.count(), Device.objects.count(), Interface.objects.count()) == counts
+    assert "username: admin" in out.getvalue()
+    assert django_user_model.objects.get(username="admin").check_password("fixed-password")
+    paris = Location.objects.get(slug="par1")
+    assert paris.kind == "site" and paris.parent.parent.name == "France"
+    assert set(Device.objects.filter(location=paris).values_list("name", "role", "index")) == {
+        ("sw01", "core", 1), ("sw02", "core", 2), ("rb01", "edge", 1), ("rb02", "edge", 2),
+    }
+    ports = Interface.objects.filter(device__location=paris, device__name="sw01", role="customer")
+    assert ports.filter(speed=1000, status="free", enabled=False).count() == 6
+    assert ports.filter(speed=10000).count() == 2
