@@ -6,3 +6,6 @@ class IpamConfig(AppConfig):
 
     name = "ipam"
     verbose_name = "IPAM"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the free-space bookkeeping)

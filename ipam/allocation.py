@@ -1,0 +1,339 @@
+"""Allocation from pools: the service layer used by the API, the admin and the generators.
+
+``allocate_*(pool=..., identifier=...)`` is idempotent: the same identifier returns the same
+resource (``created`` is False). Each call runs in one transaction holding the pool's lock, and the
+lock of each container it takes space from, so two workers never receive the same resource; the
+ledger's unique ``(pool, identifier)`` and the inventory's own unique constraints stand behind the
+locks. No call reads every child of a container: free space comes from the index in
+``ipam/freespace.py``, and each candidate is checked against the real tables before it is used.
+"""
+
+from dataclasses import dataclass
+
+import netaddr
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from catalog_site.locks import advisory_lock
+
+from . import freespace
+from .addressing import bits, pack, unpack
+from .models import (
+    VLAN,
+    FreeSpace,
+    IPAddress,
+    IPAddressAllocation,
+    IPAddressPool,
+    NumberAllocation,
+    NumberFreeRange,
+    NumberPool,
+    Prefix,
+    PrefixAllocation,
+    PrefixPool,
+)
+
+# A candidate found used by something the index did not know is taken out and the search goes on;
+# this bounds how many such repairs one allocation makes before giving up.
+MAX_REPAIRS = 64
+
+PREFIX_DATA_FIELDS = {"description", "status", "role", "tenant", "location", "vlan", "annotations"}
+IP_DATA_FIELDS = {"description", "status", "role", "tenant", "interface", "dns_name", "annotations"}
+
+
+class AllocationError(Exception):
+    """An allocation that cannot be served; the API answers 409 with this message."""
+
+
+class PoolExhausted(AllocationError):
+    pass
+
+
+class IdentifierConflict(AllocationError):
+    pass
+
+
+@dataclass
+class Allocation:
+    """What an allocation returns: the resource (a Prefix, an IPAddress or a number) and whether it is new."""
+
+    resource: object
+    created: bool
+
+
+def _check_identifier(identifier) -> str:
+    if not isinstance(identifier, str) or not identifier.strip():
+        raise ValidationError({"identifier": "An identifier (a non-empty string) is required."})
+    if len(identifier) > 255:
+        raise ValidationError({"identifier": "An identifier has at most 255 characters."})
+    return identifier.strip()
+
+
+def _apply_data(instance, data, allowed: set[str]) -> None:
+    """Set the fields given in ``data`` (related objects by id); unknown fields are refused."""
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        raise ValidationError({"data": "Expected an object of field values."})
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError(
+            {"data": f"Unknown or read-only fields: {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}."}
+        )
+    for name, value in data.items():
+        field = instance._meta.get_field(name)
+        if field.is_relation:
+            if value is not None and not (isinstance(value, int) and not isinstance(value, bool)):
+                raise ValidationError({"data": f"{name}: expected an id."})
+            if value is not None and not field.related_model.objects.filter(pk=value).exists():
+                raise ValidationError({"data": f"{name}: no object with id {value}."})
+            setattr(instance, field.attname, value)
+        else:
+            setattr(instance, name, value)
+
+
+def _validate(instance, extra_exclude=()) -> None:
+    try:
+        instance.full_clean(validate_unique=False, validate_constraints=False, exclude=list(extra_exclude))
+    except ValidationError as exc:
+        messages = [f"{field}: {'; '.join(msgs)}" for field, msgs in exc.message_dict.items()]
+        raise ValidationError({"data": messages}) from exc
+
+
+# -- prefixes ---------------------------------------------------------------------------
+
+
+def _find_prefix(space: FreeSpace, length: int) -> int | None:
+    """Best fit: the start of the smallest free block of ``space`` that holds a /``length``, taken out."""
+    container = space.container
+    for _ in range(MAX_REPAIRS):
+        block = (
+            space.blocks.filter(prefix_length__lte=length)
+            .order_by("-prefix_length", "network")
+            .values_list("network", flat=True)
+            .first()
+        )
+        if block is None:
+            return None
+        start = unpack(block)
+        candidate = netaddr.IPNetwork((start, length), version=container.family)
+        # The index may not know of a prefix made without signals (bulk imports): check the table.
+        inside = Prefix.objects.within(candidate, namespace=container.namespace_id, include_self=True)
+        around = Prefix.objects.containing(candidate, namespace=container.namespace_id).filter(
+            prefix_length__gt=container.prefix_length
+        )
+        conflicts = list(inside.values_list("prefix", flat=True)[:MAX_REPAIRS]) + list(
+            around.values_list("prefix", flat=True)[:1]
+        )
+        if not conflicts:
+            freespace.take(space, start, length)
+            return start
+        for used in conflicts:
+            network = netaddr.IPNetwork(used)
+            freespace.take(space, int(network.network), network.prefixlen)
+    raise PoolExhausted(f"Gave up after {MAX_REPAIRS} repairs of the free-space index of {container}; rebuild it.")
+
+
+@transaction.atomic
+def allocate_prefix(*, pool: PrefixPool, identifier: str, prefix_length: int | None = None, data=None) -> Allocation:
+    """A prefix of ``prefix_length`` (default: the pool's) for ``identifier``, best fit across the resources."""
+    identifier = _check_identifier(identifier)
+    length = prefix_length if prefix_length is not None else pool.default_prefix_length
+    if length is None:
+        raise ValidationError({"prefix_length": f"Pool {pool.name} has no default prefix length; give one."})
+    if isinstance(length, bool) or not isinstance(length, int) or not 0 <= length <= 128:
+        raise ValidationError({"prefix_length": "Expected a prefix length between 0 and 128."})
+    advisory_lock(f"pool:prefix:{pool.pk}")
+    existing = PrefixAllocation.objects.select_related("prefix").filter(pool=pool, identifier=identifier).first()
+    if existing is not None:
+        if existing.prefix.prefix_length != length:
+            raise IdentifierConflict(
+                f"Identifier '{identifier}' already holds {existing.prefix} (/{existing.prefix.prefix_length}) "
+                f"in pool {pool.name}; a /{length} was asked."
+            )
+        return Allocation(existing.prefix, False)
+    prefix = Prefix(namespace_id=pool.namespace_id, status=pool.default_status, role=pool.default_role)
+    _apply_data(prefix, data, PREFIX_DATA_FIELDS)
+    containers = [r.prefix for r in pool.pool_resources.select_related("prefix")]
+    fitting = [c for c in containers if c.prefix_length < length <= bits(c.family)]
+    if not containers:
+        raise PoolExhausted(f"Pool {pool.name} has no resources.")
+    if not fitting:
+        raise ValidationError({"prefix_length": f"/{length} does not fit in any resource of pool {pool.name}."})
+    for container in fitting:
+        space = freespace.ensure_space(container, FreeSpace.Kind.PREFIX)
+        freespace.lock_space(space)
+        start = _find_prefix(space, length)
+        if start is None:
+            continue
+        prefix.prefix = str(netaddr.IPNetwork((start, length), version=container.family))
+        prefix.set_derived_fields()
+        _validate(prefix)
+        prefix._space_taken = True  # the signal handler need not take it out of the index again
+        prefix.save()
+        PrefixAllocation.objects.create(pool=pool, identifier=identifier, prefix=prefix)
+        return Allocation(prefix, True)
+    raise PoolExhausted(f"Pool {pool.name} has no free /{length} left.")
+
+
+# -- IP addresses -----------------------------------------------------------------------
+
+
+def _find_address(space: FreeSpace) -> int | None:
+    """The lowest free address of ``space``, taken out of the index."""
+    container = space.container
+    width = bits(container.family)
+    for _ in range(MAX_REPAIRS):
+        block = space.blocks.order_by("network").values_list("network", flat=True).first()
+        if block is None:
+            return None
+        address = unpack(block)
+        freespace.take(space, address, width)
+        if not IPAddress.objects.filter(namespace_id=container.namespace_id, family=container.family,
+                                        host=pack(address)).exists():
+            return address
+    raise PoolExhausted(f"Gave up after {MAX_REPAIRS} repairs of the free-space index of {container}; rebuild it.")
+
+
+@transaction.atomic
+def allocate_ip_address(*, pool: IPAddressPool, identifier: str, data=None) -> Allocation:
+    """The lowest free address of the pool's resources (in order) for ``identifier``.
+
+    The address carries the length of the resource prefix it came from (``192.0.2.7/24``).
+    """
+    identifier = _check_identifier(identifier)
+    advisory_lock(f"pool:ip:{pool.pk}")
+    existing = IPAddressAllocation.objects.select_related("ip_address").filter(pool=pool, identifier=identifier).first()
+    if existing is not None:
+        return Allocation(existing.ip_address, False)
+    containers = [r.prefix for r in pool.pool_resources.select_related("prefix")]
+    if not containers:
+        raise PoolExhausted(f"Pool {pool.name} has no resources.")
+    ip = IPAddress(status=pool.default_status)
+    _apply_data(ip, data, IP_DATA_FIELDS)
+    for container in containers:
+        space = freespace.ensure_space(container, FreeSpace.Kind.IP)
+        freespace.lock_space(space)
+        address = _find_address(space)
+        if address is None:
+            continue
+        ip.namespace_id = container.namespace_id
+        ip.address = f"{netaddr.IPAddress(address, version=container.family)}/{container.prefix_length}"
+        ip.set_derived_fields()
+        _validate(ip)
+        ip._space_taken = True
+        ip.save()
+        IPAddressAllocation.objects.create(pool=pool, identifier=identifier, ip_address=ip)
+        return Allocation(ip, True)
+    raise PoolExhausted(f"Pool {pool.name} has no free address left.")
+
+
+# -- numbers ----------------------------------------------------------------------------
+
+
+def build_number_ranges(pool: NumberPool) -> None:
+    """(Re)build the free runs of a number pool from its ledger and, with an L2 domain, its VLANs."""
+    advisory_lock(f"pool:number:{pool.pk}")
+    used = set(pool.allocations.values_list("value", flat=True))
+    if pool.l2domain_id is not None:
+        used |= set(
+            VLAN.objects.filter(l2domain_id=pool.l2domain_id, vid__gte=pool.start, vid__lte=pool.end).values_list(
+                "vid", flat=True
+            )
+        )
+    pool.free_ranges.all().delete()
+    NumberFreeRange.objects.bulk_create(
+        NumberFreeRange(pool=pool, start=start, end=end)
+        for start, end in freespace.gaps(pool.start, pool.end, [(v, v) for v in sorted(used)])
+    )
+
+
+def take_number(pool: NumberPool, value: int) -> None:
+    """Take ``value`` out of the pool's free runs (if it is there)."""
+    run = pool.free_ranges.filter(start__lte=value, end__gte=value).first()
+    if run is None:
+        return
+    if run.start == run.end:
+        run.delete()
+    elif value == run.start:
+        NumberFreeRange.objects.filter(pk=run.pk).update(start=value + 1)
+    elif value == run.end:
+        NumberFreeRange.objects.filter(pk=run.pk).update(end=value - 1)
+    else:
+        NumberFreeRange.objects.filter(pk=run.pk).update(end=value - 1)
+        NumberFreeRange.objects.create(pool=pool, start=value + 1, end=run.end)
+
+
+def give_back_number(pool: NumberPool, value: int) -> None:
+    """Return ``value`` to the pool's free runs, joined with its neighbours."""
+    if not pool.start <= value <= pool.end or pool.free_ranges.filter(start__lte=value, end__gte=value).exists():
+        return
+    before = pool.free_ranges.filter(end=value - 1).first()
+    after = pool.free_ranges.filter(start=value + 1).first()
+    if before and after:
+        after.delete()
+        NumberFreeRange.objects.filter(pk=before.pk).update(end=after.end)
+    elif before:
+        NumberFreeRange.objects.filter(pk=before.pk).update(end=value)
+    elif after:
+        after.delete()
+        NumberFreeRange.objects.create(pool=pool, start=value, end=after.end)
+    else:
+        NumberFreeRange.objects.create(pool=pool, start=value, end=value)
+
+
+@transaction.atomic
+def allocate_number(*, pool: NumberPool, identifier: str, data=None) -> Allocation:
+    """The lowest free number of the pool for ``identifier``."""
+    identifier = _check_identifier(identifier)
+    if data is not None and not isinstance(data, dict):
+        raise ValidationError({"data": "Expected an object."})
+    advisory_lock(f"pool:number:{pool.pk}")
+    existing = pool.allocations.filter(identifier=identifier).first()
+    if existing is not None:
+        return Allocation(existing.value, False)
+    for _ in range(MAX_REPAIRS):
+        run = pool.free_ranges.order_by("start").first()
+        if run is None:
+            raise PoolExhausted(f"Pool {pool.name} ({pool.start}-{pool.end}) has no free number left.")
+        value = run.start
+        take_number(pool, value)
+        used = pool.allocations.filter(value=value).exists() or (
+            pool.l2domain_id is not None and VLAN.objects.filter(l2domain_id=pool.l2domain_id, vid=value).exists()
+        )
+        if not used:
+            NumberAllocation.objects.create(pool=pool, identifier=identifier, value=value, data=data or {})
+            return Allocation(value, True)
+    raise PoolExhausted(f"Gave up after {MAX_REPAIRS} repairs of pool {pool.name}'s free list; rebuild it.")
+
+
+# -- release ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def release(*, pool, identifier: str) -> bool:
+    """Give back what ``identifier`` holds in ``pool`` (the prefix or address is deleted). False if nothing."""
+    if isinstance(pool, NumberPool):
+        advisory_lock(f"pool:number:{pool.pk}")
+        allocation = pool.allocations.filter(identifier=identifier).first()
+        if allocation is None:
+            return False
+        allocation.delete()
+        in_use = pool.l2domain_id is not None and VLAN.objects.filter(
+            l2domain_id=pool.l2domain_id, vid=allocation.value
+        ).exists()
+        if not in_use:
+            give_back_number(pool, allocation.value)
+        return True
+    if isinstance(pool, PrefixPool):
+        advisory_lock(f"pool:prefix:{pool.pk}")
+        allocation = pool.allocations.select_related("prefix").filter(identifier=identifier).first()
+        if allocation is None:
+            return False
+        allocation.prefix.delete()  # the ledger row goes with it; the signal gives the space back
+        return True
+    advisory_lock(f"pool:ip:{pool.pk}")
+    allocation = pool.allocations.select_related("ip_address").filter(identifier=identifier).first()
+    if allocation is None:
+        return False
+    allocation.ip_address.delete()
+    return True
