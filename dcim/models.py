@@ -1,14 +1,38 @@
 """Locations, manufacturers, devices and interfaces."""
 
-from django.core.exceptions import ValidationError
-from django.db import models
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, router
 from django.db.models import Q
 from mptt.models import TreeForeignKey
 
 from catalog_site.models import PrimaryModel, TreeModel
 
 
-class Location(TreeModel):
+class ConstraintErrorFields:
+    """Reports a violated constraint against the field a user would change.
+
+    Django reports a multi-field unique constraint (a device name at a location) as a non-field
+    error; the API would then answer ``non_field_errors`` and the admin show it above the form.
+    ``constraint_error_fields`` maps a constraint's name to the field to blame instead.
+    """
+
+    constraint_error_fields: dict[str, str] = {}
+
+    def validate_constraints(self, exclude=None):
+        errors = {}
+        using = router.db_for_write(type(self), instance=self)
+        for model_class, constraints in self.get_constraints():
+            for constraint in constraints:
+                try:
+                    constraint.validate(model_class, self, exclude=exclude, using=using)
+                except ValidationError as exc:
+                    field = self.constraint_error_fields.get(constraint.name, NON_FIELD_ERRORS)
+                    errors.setdefault(field, []).extend(exc.error_list)
+        if errors:
+            raise ValidationError(errors)
+
+
+class Location(ConstraintErrorFields, TreeModel):
     """A place: country, metro, site, building or zone, nested in that order.
 
     A location may skip levels (a site directly under a country) but never contain a location of
@@ -23,6 +47,7 @@ class Location(TreeModel):
         ZONE = "zone", "Zone"
 
     RANK = {kind: rank for rank, kind in enumerate(Kind.values)}
+    constraint_error_fields = {"dcim_location_unique_parent_name": "name", "dcim_location_unique_root_name": "name"}
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
@@ -53,9 +78,8 @@ class Location(TreeModel):
         if self.kind not in self.RANK:
             return
         if self.parent is not None and self.RANK[self.parent.kind] >= self.RANK[self.kind]:
-            raise ValidationError(
-                {"parent": f"A {self.parent.get_kind_display().lower()} cannot contain a {self.get_kind_display().lower()}."}
-            )
+            parent_kind, kind = self.parent.get_kind_display().lower(), self.get_kind_display().lower()
+            raise ValidationError({"parent": f"A {parent_kind} cannot contain a {kind}."})
         if self.pk is not None:
             wider = [kind for kind, rank in self.RANK.items() if rank <= self.RANK[self.kind]]
             child = self.children.filter(kind__in=wider).first()
@@ -75,7 +99,7 @@ class Manufacturer(PrimaryModel):
         ordering = ["name"]
 
 
-class Device(PrimaryModel):
+class Device(ConstraintErrorFields, PrimaryModel):
     """A network device at a site (or in a building or zone of one).
 
     ``index`` numbers devices of one role at one location (core switch 1 and 2, edge router 1 and
@@ -111,6 +135,11 @@ class Device(PrimaryModel):
         "tenancy.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="devices"
     )
 
+    constraint_error_fields = {
+        "dcim_device_unique_location_name": "name",
+        "dcim_device_unique_location_role_index": "index",
+    }
+
     class Meta:
         ordering = ["location__name", "name"]
         constraints = [
@@ -136,7 +165,7 @@ class Device(PrimaryModel):
             )
 
 
-class Interface(PrimaryModel):
+class Interface(ConstraintErrorFields, PrimaryModel):
     """A port or logical interface of a device.
 
     A layer-2 interface carries VLANs (untagged in access mode; untagged and tagged in tagged
@@ -178,6 +207,8 @@ class Interface(PrimaryModel):
     )
     tagged_vlans = models.ManyToManyField("ipam.VLAN", blank=True, related_name="tagged_interfaces")
 
+    constraint_error_fields = {"dcim_interface_unique_device_name": "name"}
+
     class Meta:
         ordering = ["device__name", "name"]
         constraints = [
@@ -197,7 +228,9 @@ class Interface(PrimaryModel):
         if self.layer == self.Layer.L3 and self.mode:
             raise ValidationError({"mode": "A layer-3 interface has no switching mode."})
         if self.layer == self.Layer.L2 and self.untagged_vlan_id is not None and not self.mode:
-            raise ValidationError({"mode": "A layer-2 interface with an untagged VLAN needs a mode (access or tagged)."})
+            raise ValidationError(
+                {"mode": "A layer-2 interface with an untagged VLAN needs a mode (access or tagged)."}
+            )
 
     def validate_tagged_vlans(self, vlans) -> None:
         """Tagged VLANs need tagged mode (many-to-many values cannot be checked in ``clean()``)."""

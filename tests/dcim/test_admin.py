@@ -1,0 +1,125 @@
+"""Admin smoke tests: every dcim page renders for a superuser, and the interface form keeps the VLAN rule."""
+
+import pytest
+from django.urls import reverse
+
+from dcim.models import Device, Interface, Location, Manufacturer
+
+from .factories import make_device, make_interface, make_location, make_manufacturer, make_site, make_vlan
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def make_one(model):
+    if model is Location:
+        return make_site()
+    if model is Manufacturer:
+        return make_manufacturer()
+    if model is Device:
+        return make_device(manufacturer=make_manufacturer())
+    return make_interface(mode="access", untagged_vlan=make_vlan())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [Location, Manufacturer, Device, Interface])
+def test_pages_render(admin_client, model):
+    obj = make_one(model)
+    name = f"admin:dcim_{model._meta.model_name}"
+    changelist = admin_client.get(reverse(f"{name}_changelist"))
+    assert changelist.status_code == 200
+    assert str(obj) in changelist.content.decode()
+    assert admin_client.get(reverse(f"{name}_add")).status_code == 200
+    change = admin_client.get(reverse(f"{name}_change", args=[obj.pk]))
+    assert change.status_code == 200
+    assert change.context["original"] == obj
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("model", "term"), [(Location, "site"), (Manufacturer, "maker"), (Device, "device"),
+                                             (Interface, "eth")])
+def test_changelist_search(admin_client, model, term):
+    make_one(model)
+    response = admin_client.get(reverse(f"admin:dcim_{model._meta.model_name}_changelist"), {"q": term})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
+
+
+@pytest.mark.django_db
+def test_device_page_lists_its_interfaces_inline(admin_client):
+    device = make_device()
+    first = make_interface(device, name="Ethernet1", speed=1000)
+    second = make_interface(device, name="Ethernet2", role="uplink")
+    make_interface(name="Elsewhere9")
+    response = admin_client.get(reverse("admin:dcim_device_change", args=[device.pk]))
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.model is Interface
+    assert [form.instance for form in formset.forms] == [first, second]
+    content = response.content.decode()
+    assert 'value="Ethernet1"' in content and 'value="Ethernet2"' in content
+    assert "Elsewhere9" not in content
+
+
+@pytest.mark.django_db
+def test_device_add_in_a_metro_is_refused_on_location(admin_client):
+    metro = make_location("metro")
+    response = admin_client.post(reverse("admin:dcim_device_add"), {
+        "name": "lost", "location": metro.pk, "role": "core", "status": "active", "annotations": "{}",
+        "interfaces-TOTAL_FORMS": "0", "interfaces-INITIAL_FORMS": "0",
+    })
+    assert response.status_code == 200
+    assert "location" in response.context["adminform"].form.errors
+    assert not Device.objects.exists()
+
+
+def interface_post(interface, **changes):
+    data = {
+        "device": interface.device_id, "name": interface.name, "layer": interface.layer, "role": interface.role,
+        "status": interface.status, "enabled": "on", "speed": "", "mode": interface.mode, "description": "",
+        "untagged_vlan": "", "annotations": "{}",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.django_db
+def test_interface_form_refuses_tagged_vlans_without_tagged_mode(admin_client):
+    interface = make_interface(mode="access")
+    vlan = make_vlan()
+    url = reverse("admin:dcim_interface_change", args=[interface.pk])
+    response = admin_client.post(url, interface_post(interface, tagged_vlans=[vlan.pk]))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["tagged_vlans"] == [
+        "Only an interface in tagged mode can carry tagged VLANs."
+    ]
+    assert not interface.tagged_vlans.exists()
+
+    response = admin_client.post(url, interface_post(interface, mode="tagged", tagged_vlans=[vlan.pk]))
+    assert response.status_code == 302
+    assert list(interface.tagged_vlans.all()) == [vlan]
+
+
+@pytest.mark.django_db
+def test_device_inline_keeps_tagged_vlans_consistent(admin_client):
+    """The inline has no tagged VLAN field: leaving tagged mode is refused while VLANs are tagged."""
+    device = make_device()
+    interface = make_interface(device, name="Ethernet1", mode="tagged")
+    interface.tagged_vlans.add(make_vlan())
+    response = admin_client.post(reverse("admin:dcim_device_change", args=[device.pk]), {
+        "name": device.name, "location": device.location_id, "role": device.role, "status": device.status,
+        "annotations": "{}",
+        "interfaces-TOTAL_FORMS": "1", "interfaces-INITIAL_FORMS": "1",
+        "interfaces-0-id": interface.pk, "interfaces-0-device": device.pk, "interfaces-0-name": "Ethernet1",
+        "interfaces-0-layer": "2", "interfaces-0-role": "", "interfaces-0-status": "free",
+        "interfaces-0-enabled": "on", "interfaces-0-speed": "", "interfaces-0-mode": "access",
+        "interfaces-0-untagged_vlan": "",
+    })
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.forms[0].non_field_errors() == ["Only an interface in tagged mode can carry tagged VLANs."]
+    interface.refresh_from_db()
+    assert interface.mode == "tagged"
