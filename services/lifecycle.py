@@ -1,0 +1,112 @@
+"""Service lifecycles: the statuses a service goes through and the transitions between them.
+
+A lifecycle is data, like the service types that name it. Only the default one exists today:
+
+    draft -> in-delivery -> active -> in-decommissioning -> decommissioned
+                  |   ^        |              |
+                  v   |        +-> in-delivery (update path: an rw+ attribute changed)
+                 failed <---------------------+
+
+``in-delivery`` and ``in-decommissioning`` are *working* states: entering one requests a generator
+run (see ``services.services.on_enter_working_state``). Until runs exist, users move a service on
+by hand (``in-delivery -> active``); the runs will do it for them.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import models
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_DELIVERY = "in-delivery", "In delivery"
+    ACTIVE = "active", "Active"
+    IN_DECOMMISSIONING = "in-decommissioning", "In decommissioning"
+    DECOMMISSIONED = "decommissioned", "Decommissioned"
+    FAILED = "failed", "Failed"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """The statuses of one lifecycle and what may happen in each.
+
+    - ``transitions``: for each status, the statuses a user may request next, in button order;
+    - ``working``: statuses whose entry requests a generator run;
+    - ``update_path``: statuses in which ``rw+`` attributes may change, mapped to the status the
+      change leads to (an active service goes back through delivery);
+    - ``identity_editable``: statuses in which tenant, location and identifier may still change;
+    - ``deletable``: statuses in which a service may be deleted (it owns nothing there);
+    - ``labels``: the verb shown on the button of a transition.
+    """
+
+    name: str
+    initial: str
+    transitions: dict[str, tuple[str, ...]]
+    working: frozenset[str]
+    update_path: dict[str, str]
+    identity_editable: frozenset[str]
+    deletable: frozenset[str]
+    labels: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def targets(self, status: str) -> tuple[str, ...]:
+        """The statuses a service in ``status`` may be moved to."""
+        return self.transitions.get(status, ())
+
+    def allows(self, status: str, to: str) -> bool:
+        return to in self.targets(status)
+
+    def allows_update(self, status: str) -> bool:
+        """Whether ``rw+`` attributes may change in ``status``."""
+        return status in self.update_path
+
+    def label(self, status: str, to: str) -> str:
+        return self.labels.get((status, to)) or Status(to).label
+
+    def describe(self) -> dict:
+        """The lifecycle as plain data (for the API)."""
+        return {
+            "name": self.name,
+            "initial": self.initial,
+            "transitions": {status: list(targets) for status, targets in self.transitions.items()},
+            "working": sorted(self.working),
+            "update_path": dict(self.update_path),
+        }
+
+
+S = Status
+DEFAULT = Lifecycle(
+    name="default",
+    initial=S.DRAFT,
+    transitions={
+        S.DRAFT: (S.IN_DELIVERY,),
+        S.IN_DELIVERY: (S.ACTIVE, S.FAILED),
+        S.ACTIVE: (S.IN_DELIVERY, S.IN_DECOMMISSIONING),
+        S.IN_DECOMMISSIONING: (S.DECOMMISSIONED, S.FAILED),
+        # A failed service is retried, or given up and decommissioned so that its resources are freed.
+        S.FAILED: (S.IN_DELIVERY, S.IN_DECOMMISSIONING),
+        S.DECOMMISSIONED: (),
+    },
+    working=frozenset({S.IN_DELIVERY, S.IN_DECOMMISSIONING}),
+    update_path={S.DRAFT: S.DRAFT, S.ACTIVE: S.IN_DELIVERY, S.FAILED: S.IN_DELIVERY},
+    identity_editable=frozenset({S.DRAFT}),
+    deletable=frozenset({S.DRAFT, S.DECOMMISSIONED}),
+    labels={
+        (S.DRAFT, S.IN_DELIVERY): "Deliver",
+        (S.IN_DELIVERY, S.ACTIVE): "Mark active",
+        (S.IN_DELIVERY, S.FAILED): "Mark failed",
+        (S.ACTIVE, S.IN_DELIVERY): "Redeliver",
+        (S.ACTIVE, S.IN_DECOMMISSIONING): "Decommission",
+        (S.IN_DECOMMISSIONING, S.DECOMMISSIONED): "Mark decommissioned",
+        (S.IN_DECOMMISSIONING, S.FAILED): "Mark failed",
+        (S.FAILED, S.IN_DELIVERY): "Retry delivery",
+        (S.FAILED, S.IN_DECOMMISSIONING): "Decommission",
+    },
+)
+del S
+
+LIFECYCLES: dict[str, Lifecycle] = {DEFAULT.name: DEFAULT}
+
+
+def get_lifecycle(name: str) -> Lifecycle:
+    """The lifecycle called ``name`` (service types are validated to name a known one)."""
+    return LIFECYCLES[name]

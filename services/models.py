@@ -1,0 +1,170 @@
+"""Service types (the catalog), parameters, services, the resources they own and their lifecycle log.
+
+Writes go through ``services.services``: it enforces attribute modifiers, the lifecycle and the
+optimistic version check, so that the API and the admin refuse the same things with the same words.
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+from catalog_site.models import PrimaryModel
+
+from .lifecycle import LIFECYCLES, Status, get_lifecycle
+from .schema import DefinitionError, normalise_suggestion_values
+
+identifier_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    "Use letters, digits, dots, dashes and underscores, starting with a letter or digit.",
+)
+dotted_path_validator = RegexValidator(
+    r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_][A-Za-z0-9_]*)+$", "Give a dotted Python path (package.module.Class)."
+)
+
+
+class ServiceType(PrimaryModel):
+    """A kind of service customers can order (Dedicated Internet), declared as data.
+
+    ``attributes`` holds the attribute definitions, normalised by ``services.schema``: name, label,
+    kind, description, modifier (``r``/``rw``/``rw+``), required, default, choices and annotations
+    (``web_*`` keys drive the admin). Types come from the YAML files of ``services/catalog/``
+    (``manage.py load_catalog``) or from the API; both go through ``services.service_type_save``,
+    which refuses a definition that would strand existing services.
+    """
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    icon = models.CharField(max_length=50, blank=True, help_text="An emoji or a short icon name shown on the card.")
+    lifecycle = models.CharField(max_length=50, default="default", choices=[(name, name) for name in LIFECYCLES])
+    generator = models.CharField(
+        max_length=200, blank=True, validators=[dotted_path_validator],
+        help_text="Dotted path of the generator class that provisions services of this type.",
+    )
+    attributes = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=200, blank=True, editable=False,
+                              help_text="The catalog file this type was last loaded from.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def get_lifecycle(self):
+        return get_lifecycle(self.lifecycle)
+
+    def attribute_map(self) -> dict[str, dict]:
+        """The attribute definitions by name, in declaration order."""
+        return {attribute["name"]: attribute for attribute in self.attributes}
+
+
+class Parameter(PrimaryModel):
+    """A named list of values (with a description and annotations) that feeds suggestion lists.
+
+    External systems and generators keep it current through ``/api/services/parameters/``; an
+    attribute annotated ``web_suggested_values: {type: parameters, parameter_name: NAME}`` offers
+    its values in the admin, read live at each form. Values are plain or ``{label, value}``.
+    """
+
+    name = models.SlugField(max_length=100, unique=True)
+    values = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def clean(self):
+        super().clean()
+        try:
+            normalise_suggestion_values(self.values)
+        except DefinitionError as exc:
+            raise ValidationError({"values": exc.reason}) from exc
+
+
+class Service(PrimaryModel):
+    """One customer's instance of a service type, at a site, with its attribute values.
+
+    ``version`` implements optimistic concurrency as in Inmanta LSM: every write names the version
+    it read, a stale one is refused, and every accepted write increments it. ``status`` moves only
+    along the type's lifecycle (``services.service_transition``).
+    """
+
+    service_identifier = models.CharField(
+        max_length=100, unique=True, validators=[identifier_validator],
+        help_text="Unique identifier of the service; generators key their allocations on it.",
+    )
+    account_reference = models.CharField(max_length=100, blank=True,
+                                         help_text="The customer's account or contract reference.")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="services")
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="services")
+    location = models.ForeignKey("dcim.Location", on_delete=models.PROTECT, related_name="services",
+                                 help_text="The site where the service is delivered.")
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.DRAFT)
+    attributes = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["service_identifier"]
+        indexes = [models.Index(fields=["status"], name="services_service_status")]
+
+    def __str__(self):
+        return self.service_identifier
+
+    def clean(self):
+        super().clean()
+        if self.location_id is not None and self.location.kind != "site":
+            raise ValidationError(
+                {"location": f"A service is delivered at a site, not at a {self.location.get_kind_display().lower()}."}
+            )
+
+    @property
+    def lifecycle(self):
+        return self.service_type.get_lifecycle()
+
+
+class ServiceResource(models.Model):
+    """An object owned by a service (a VLAN, a prefix, an interface), with the role it plays.
+
+    Generators record what they produce here and delete what they no longer produce; the row is
+    the ownership record, so an object is owned at most once per service and role. A service that
+    still owns resources cannot be deleted.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="resources")
+    role = models.CharField(max_length=50)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    object = GenericForeignKey("content_type", "object_id")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service", "role", "pk"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="services_resource_object")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "role", "content_type", "object_id"],
+                name="services_resource_unique_service_role_object",
+                violation_error_message="This service already owns this object in this role.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.service} {self.role}: {self.content_type.app_label}.{self.content_type.model} {self.object_id}"
+
+
+class LifecycleEvent(models.Model):
+    """One entry of a service's history: an order, a transition or an update, and who asked for it."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30)
+    version = models.PositiveIntegerField(help_text="The service's version after the event.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+")
+    message = models.CharField(max_length=300, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service", "-pk"]
+
+    def __str__(self):
+        return f"{self.service}: {self.from_status or '-'} -> {self.to_status} (v{self.version})"

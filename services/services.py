@@ -1,0 +1,386 @@
+"""Writes of the service catalog. The API, the admin, the catalog loader and (later) generators call these.
+
+Every rule lives here once:
+- attribute values are checked against the service type (kind, choices, required);
+- modifiers (Inmanta LSM): ``r`` is written only by generators, ``rw`` is set when the service is
+  ordered and frozen, ``rw+`` may change while the lifecycle allows updates;
+- the lifecycle: only the type's transitions, and the update path (an ``rw+`` change on an active
+  service sends it back through delivery);
+- optimistic concurrency: each write names the version it read, checked under a row lock; every
+  accepted write increments the version.
+Refusals are ``ServiceValidationError`` (a 400, keyed by field and by attribute),
+``IllegalTransition`` (a 400 listing the legal targets), ``VersionConflict`` and ``DeletionRefused`` (409).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import LifecycleEvent, Parameter, Service, ServiceType
+from .schema import DefinitionErrors, clean_value, normalise_type_definition, suggestion_spec
+from .selectors import stranding_problems
+
+IDENTITY_FIELDS = ("service_identifier", "tenant", "location")
+METADATA_FIELDS = ("account_reference", "description", "annotations")
+
+
+class ServiceValidationError(ValidationError):
+    """Refused input: field errors plus attribute errors keyed by attribute name.
+
+    As a Django ``ValidationError`` the attribute errors read ``"bandwidth: <reason>"`` under
+    ``attributes``; ``api_detail()`` nests them instead (``{"attributes": {"bandwidth": [...]}}``).
+    """
+
+    def __init__(self, fields: dict[str, list[str]] | None = None, attributes: dict[str, list[str]] | None = None):
+        self.field_errors = {name: list(messages) for name, messages in (fields or {}).items()}
+        self.attribute_errors = {name: list(messages) for name, messages in (attributes or {}).items()}
+        merged = dict(self.field_errors)
+        if self.attribute_errors:
+            merged.setdefault("attributes", []).extend(
+                f"{name}: {message}" for name, messages in self.attribute_errors.items() for message in messages
+            )
+        super().__init__(merged)
+
+    def api_detail(self) -> dict:
+        detail: dict = dict(self.field_errors)
+        if self.attribute_errors:
+            detail["attributes"] = self.attribute_errors
+        return detail
+
+
+class IllegalTransition(ValidationError):
+    """A transition the lifecycle does not allow from the service's status."""
+
+    def __init__(self, message: str, legal: tuple[str, ...]):
+        self.legal = list(legal)
+        super().__init__({"to": [message]})
+
+
+class VersionConflict(Exception):
+    """The write named a version other than the current one: someone changed the service meanwhile."""
+
+    def __init__(self, service: Service, version):
+        self.current_version = service.version
+        self.message = (f"Service {service.service_identifier} is at version {service.version}, not {version}: "
+                        "it changed since you read it. Reload it and try again.")
+        super().__init__(self.message)
+
+
+class DeletionRefused(Exception):
+    """The service cannot be deleted in its status (it may still own resources)."""
+
+
+# -- attribute rules ------------------------------------------------------------------------------
+
+def attribute_write_refusal(attribute: dict, *, service: Service | None) -> str | None:
+    """Why a user cannot set ``attribute`` now (``service`` None: while ordering), or None if they can.
+
+    The admin shows the same sentence as help text on a read-only field.
+    """
+    modifier = attribute["modifier"]
+    if modifier == "r":
+        return "Set by the service's generator; users cannot write it (modifier r)."
+    if service is None:
+        return None
+    if modifier == "rw":
+        return "Set when the service is ordered; it cannot change afterwards (modifier rw)."
+    lifecycle = service.lifecycle
+    if not lifecycle.allows_update(service.status):
+        allowed = ", ".join(lifecycle.update_path)
+        return f"Can change only while the service is {allowed}; it is {service.status} (modifier rw+)."
+    return None
+
+
+def identity_write_refusal(field: str, *, service: Service) -> str | None:
+    """Why ``field`` (identifier, tenant, location) cannot change now, or None if it can."""
+    if service.status in service.lifecycle.identity_editable:
+        return None
+    allowed = ", ".join(sorted(service.lifecycle.identity_editable))
+    return f"Can change only while the service is {allowed}; it is {service.status}."
+
+
+def _clean_new_attributes(service_type: ServiceType, values: dict) -> tuple[dict, dict]:
+    """The attributes of a new service (defaults applied) and the errors, by attribute name."""
+    definitions = service_type.attribute_map()
+    errors: dict[str, list[str]] = {}
+    result = {}
+    for name in values:
+        if name not in definitions:
+            errors[name] = [f"Not an attribute of {service_type.name}."]
+    for name, attribute in definitions.items():
+        given = values.get(name)
+        if given is not None and given != "":
+            refusal = attribute_write_refusal(attribute, service=None)
+            if refusal:
+                errors[name] = [refusal]
+                continue
+        try:
+            value = clean_value(attribute, given)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+            continue
+        if value is None:
+            value = attribute["default"]
+        if value is None and attribute["required"]:
+            errors[name] = ["This attribute is required."]
+        elif value is not None:
+            result[name] = value
+    return result, errors
+
+
+def _apply_attribute_changes(service: Service, changes: dict) -> tuple[dict, set[str], dict]:
+    """The service's attributes with ``changes`` applied, the changed names, and the errors.
+
+    A value equal to the current one is not a change, so a client may send back what it read.
+    ``None`` clears an attribute.
+    """
+    definitions = service.service_type.attribute_map()
+    current = dict(service.attributes)
+    errors: dict[str, list[str]] = {}
+    changed: set[str] = set()
+    for name, given in changes.items():
+        attribute = definitions.get(name)
+        if attribute is None:
+            errors[name] = [f"Not an attribute of {service.service_type.name}."]
+            continue
+        try:
+            value = clean_value(attribute, given)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+            continue
+        if value == current.get(name):
+            continue
+        refusal = attribute_write_refusal(attribute, service=service)
+        if refusal:
+            errors[name] = [refusal]
+        elif value is None and attribute["required"]:
+            errors[name] = ["This attribute is required."]
+        else:
+            changed.add(name)
+            if value is None:
+                current.pop(name, None)
+            else:
+                current[name] = value
+    return current, changed, errors
+
+
+def _full_clean(service: Service, field_errors: dict, attribute_errors: dict) -> None:
+    try:
+        service.full_clean()
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            field_errors.setdefault(name, []).extend(messages)
+    if field_errors or attribute_errors:
+        raise ServiceValidationError(field_errors, attribute_errors)
+
+
+def _lock(service: Service, version, *, check_version: bool = True) -> Service:
+    """The service's row, locked until the transaction ends, after checking ``version``."""
+    locked = Service.objects.select_for_update().select_related("service_type").get(pk=service.pk)
+    if check_version and (isinstance(version, bool) or version != locked.version):
+        raise VersionConflict(locked, version)
+    return locked
+
+
+def _record(service: Service, *, from_status: str, user, message: str) -> None:
+    LifecycleEvent.objects.create(service=service, from_status=from_status, to_status=service.status,
+                                  version=service.version, user=user if getattr(user, "pk", None) else None,
+                                  message=message[:300])
+
+
+def on_enter_working_state(*, service: Service, from_status: str) -> None:
+    """Called when ``service`` enters a working state (in-delivery, in-decommissioning).
+
+    Today this is a deliberate no-op: the transition and its LifecycleEvent are the record of the
+    request. The generators issue replaces it with enqueuing a generator run on commit.
+    """
+
+
+# -- services ------------------------------------------------------------------------------------
+
+def service_validate_create(*, service_type: ServiceType, service_identifier: str, tenant, location,
+                            attributes: dict | None = None, account_reference: str = "", description: str = "",
+                            annotations: dict | None = None) -> Service:
+    """The unsaved service an order would create, or ``ServiceValidationError`` with every problem."""
+    values, attribute_errors = _clean_new_attributes(service_type, attributes or {})
+    lifecycle = service_type.get_lifecycle()
+    service = Service(service_type=service_type, service_identifier=service_identifier, tenant=tenant,
+                      location=location, attributes=values, account_reference=account_reference or "",
+                      description=description or "", annotations=annotations or {}, status=lifecycle.initial)
+    _full_clean(service, {}, attribute_errors)
+    return service
+
+
+@transaction.atomic
+def service_create(*, user=None, **fields) -> Service:
+    """Order a service: validated as ``service_validate_create``; it starts in the lifecycle's initial status."""
+    service = service_validate_create(**fields)
+    service.version = 1
+    service.save()
+    _record(service, from_status="", user=user, message="Ordered")
+    return service
+
+
+@transaction.atomic
+def service_update(*, service: Service, version: int, user=None, attributes: dict | None = None,
+                   **fields) -> Service:
+    """Change a service's attributes and fields, if ``version`` is current and the rules allow it.
+
+    ``attributes`` holds changes only (``None`` clears one). Tenant, location and identifier may
+    change only in the states that allow it; the service type never changes. A change of an ``rw+``
+    attribute follows the lifecycle's update path (active -> in-delivery). A write that changes
+    nothing is accepted without a new version.
+    """
+    locked = _lock(service, version)
+    field_errors: dict[str, list[str]] = {}
+    unknown = set(fields) - set(IDENTITY_FIELDS) - set(METADATA_FIELDS) - {"service_type"}
+    if unknown:
+        raise TypeError(f"service_update() got unexpected fields {sorted(unknown)}")
+    if "service_type" in fields and fields["service_type"] != locked.service_type:
+        field_errors["service_type"] = ["The service type of a service cannot change; order a new service."]
+    changed_fields = []
+    for name in IDENTITY_FIELDS + METADATA_FIELDS:
+        if name not in fields or fields[name] == getattr(locked, name):
+            continue
+        refusal = identity_write_refusal(name, service=locked) if name in IDENTITY_FIELDS else None
+        if refusal:
+            field_errors[name] = [refusal]
+        else:
+            setattr(locked, name, fields[name])
+            changed_fields.append(name)
+    new_attributes, changed_attributes, attribute_errors = _apply_attribute_changes(locked, attributes or {})
+    locked.attributes = new_attributes
+    _full_clean(locked, field_errors, attribute_errors)
+    if not changed_fields and not changed_attributes:
+        return locked
+    from_status = locked.status
+    lifecycle = locked.lifecycle
+    rw_plus_changed = any(locked.service_type.attribute_map()[name]["modifier"] == "rw+"
+                          for name in changed_attributes)
+    if rw_plus_changed:
+        locked.status = lifecycle.update_path[from_status]
+    locked.version += 1
+    locked.save()
+    message = "Updated " + ", ".join(sorted(changed_fields) + sorted(changed_attributes))
+    _record(locked, from_status=from_status, user=user, message=message)
+    if locked.status != from_status and locked.status in lifecycle.working:
+        on_enter_working_state(service=locked, from_status=from_status)
+    return locked
+
+
+@transaction.atomic
+def service_transition(*, service: Service, to: str, version: int, user=None, message: str = "") -> Service:
+    """Move a service to ``to`` if its lifecycle allows it from the current status."""
+    locked = _lock(service, version)
+    lifecycle = locked.lifecycle
+    legal = lifecycle.targets(locked.status)
+    if to not in legal:
+        where = "none" if not legal else ", ".join(legal)
+        raise IllegalTransition(f"A service cannot go from {locked.status} to {to}. Legal transitions: {where}.",
+                                legal)
+    from_status = locked.status
+    locked.status = to
+    locked.version += 1
+    locked.save(update_fields=["status", "version", "last_updated"])
+    _record(locked, from_status=from_status, user=user, message=message or lifecycle.label(from_status, to))
+    if to in lifecycle.working:
+        on_enter_working_state(service=locked, from_status=from_status)
+    return locked
+
+
+@transaction.atomic
+def service_set_generated_attributes(*, service: Service, attributes: dict, version: int | None = None) -> Service:
+    """Write ``r`` attributes (documentation, allocated values) on behalf of the service's generator.
+
+    Only ``r`` attributes are accepted: user-owned values are not the generator's to change. The
+    version check is optional because a generator run already holds the service's run lock.
+    """
+    locked = _lock(service, version, check_version=version is not None)
+    definitions = locked.service_type.attribute_map()
+    errors: dict[str, list[str]] = {}
+    values = dict(locked.attributes)
+    for name, given in attributes.items():
+        attribute = definitions.get(name)
+        if attribute is None or attribute["modifier"] != "r":
+            errors[name] = ["Not a generator-owned (r) attribute of this service type."]
+            continue
+        try:
+            value = clean_value(attribute, given)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+            continue
+        if value is None:
+            values.pop(name, None)
+        else:
+            values[name] = value
+    if errors:
+        raise ServiceValidationError(attributes=errors)
+    if values != locked.attributes:
+        locked.attributes = values
+        locked.version += 1
+        locked.save(update_fields=["attributes", "version", "last_updated"])
+    return locked
+
+
+@transaction.atomic
+def service_delete(*, service: Service) -> None:
+    """Delete a service that owns nothing: one still in draft, or decommissioned."""
+    locked = Service.objects.select_for_update().select_related("service_type").get(pk=service.pk)
+    if locked.status not in locked.lifecycle.deletable:
+        allowed = " or ".join(sorted(locked.lifecycle.deletable))
+        raise DeletionRefused(f"Service {locked.service_identifier} is {locked.status}; only a {allowed} "
+                              "service can be deleted. Decommission it first.")
+    locked.events.all().delete()
+    locked.delete()
+
+
+# -- service types -------------------------------------------------------------------------------
+
+@transaction.atomic
+def service_type_save(*, definition: dict, instance: ServiceType | None = None, source: str = "") \
+        -> tuple[ServiceType, str]:
+    """Create or update a service type from a definition; returns it and "created"/"updated"/"unchanged".
+
+    Without ``instance`` the type is found by slug. A definition that would strand existing services
+    (an attribute in use removed, a choice in use dropped, a value no longer valid, a new required
+    attribute without a default) is refused with ``ValidationError`` naming the attribute.
+    Parameters named by suggestion lists are created empty if missing, so that they can be filled.
+    """
+    try:
+        normalised = normalise_type_definition(definition)
+    except DefinitionErrors as exc:
+        raise ValidationError(exc.by_field()) from exc
+    if instance is None:
+        instance = ServiceType.objects.select_for_update().filter(slug=normalised["slug"]).first()
+    else:
+        instance = ServiceType.objects.select_for_update().get(pk=instance.pk)
+    outcome = "created" if instance is None else "updated"
+    instance = instance or ServiceType()
+    fields = ("slug", "name", "description", "icon", "lifecycle", "generator", "annotations", "attributes")
+    if outcome == "updated" and all(getattr(instance, name) == normalised[name] for name in fields):
+        return instance, "unchanged"
+    if outcome == "updated":
+        problems = stranding_problems(instance, normalised["attributes"])
+        if problems:
+            raise ValidationError({"attributes": [f"{name}: {reason}" for name, reason in problems]})
+    for name in fields:
+        setattr(instance, name, normalised[name])
+    if source:
+        instance.source = source
+    instance.full_clean()
+    instance.save()
+    for attribute in normalised["attributes"]:
+        spec = suggestion_spec(attribute)
+        if spec and spec["type"] == "parameters":
+            Parameter.objects.get_or_create(
+                name=spec["parameter_name"],
+                defaults={"description": f"Suggested values of {instance.name}: {attribute['label']}."},
+            )
+    return instance, outcome
+
+
+__all__ = [
+    "DeletionRefused", "IllegalTransition", "ServiceValidationError", "VersionConflict",
+    "attribute_write_refusal", "identity_write_refusal", "on_enter_working_state", "service_create",
+    "service_delete", "service_set_generated_attributes", "service_transition", "service_type_save",
+    "service_update", "service_validate_create",
+]

@@ -1,0 +1,53 @@
+"""Objects for the services tests: tenants, sites, the built-in type and services in any status."""
+
+from dcim.models import Location
+from services import services
+from services.catalog_loader import load_catalog
+from services.models import Service, ServiceType
+from tenancy.models import Tenant
+from tests.api_mixins import next_number
+
+DOC_WITH_DIAGRAM = """# Dedicated Internet {identifier}
+
+Delivered on **sw01** port Ethernet5.
+
+```mermaid
+graph LR
+  customer[Customer] --> sw01[sw01 Ethernet5]
+  sw01 --> rb01[rb01 edge]
+  rb01 --> internet((Internet))
+```
+"""
+
+
+def make_tenant(parent=None) -> Tenant:
+    n = next_number()
+    return Tenant.objects.create(name=f"Customer {n}", slug=f"customer-{n}", parent=parent)
+
+
+def make_location(kind: str, parent=None) -> Location:
+    n = next_number()
+    return Location.objects.create(name=f"{kind.title()} {n}", slug=f"{kind}-{n}", kind=kind, parent=parent)
+
+
+def make_site(parent=None) -> Location:
+    return make_location("site", parent=parent)
+
+
+def dedicated_internet() -> ServiceType:
+    load_catalog()  # idempotent; migrate loads it too, but a flushed database may not have it
+    return ServiceType.objects.get(slug="dedicated-internet")
+
+
+def make_service(status: str = "draft", *, tenant=None, location=None, **attributes) -> Service:
+    """A Dedicated Internet service, ordered through the service layer, then put in ``status``."""
+    values = {"bandwidth": 1000, "ip_package": "small", **attributes}
+    service = services.service_create(
+        service_type=dedicated_internet(), service_identifier=f"DI-{next_number():05d}",
+        tenant=tenant or make_tenant(), location=location or make_site(), attributes=values,
+    )
+    if status != service.status:
+        # Tests start from any status; the lifecycle itself is tested through the API and admin.
+        Service.objects.filter(pk=service.pk).update(status=status)
+        service.refresh_from_db()
+    return service
