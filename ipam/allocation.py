@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import netaddr
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Q, Subquery
 
 from catalog_site.locks import advisory_lock
 
@@ -31,6 +32,7 @@ from .models import (
     PrefixAllocation,
     PrefixPool,
 )
+from .models.ip import containing_q
 
 # A candidate found used by something the index did not know is taken out and the search goes on;
 # this bounds how many such repairs one allocation makes before giving up.
@@ -109,28 +111,47 @@ def _find_prefix(space: FreeSpace, length: int) -> int | None:
         block = (
             space.blocks.filter(prefix_length__lte=length)
             .order_by("-prefix_length", "network")
-            .values_list("network", flat=True)
+            .values_list("pk", "network", "prefix_length")
             .first()
         )
         if block is None:
             return None
-        start = unpack(block)
+        pk, start, block_length = block[0], unpack(block[1]), block[2]
         candidate = netaddr.IPNetwork((start, length), version=container.family)
-        # The index may not know of a prefix made without signals (bulk imports): check the table.
-        inside = Prefix.objects.within(candidate, namespace=container.namespace_id, include_self=True)
-        around = Prefix.objects.containing(candidate, namespace=container.namespace_id).filter(
-            prefix_length__gt=container.prefix_length
-        )
-        conflicts = list(inside.values_list("prefix", flat=True)[:MAX_REPAIRS]) + list(
-            around.values_list("prefix", flat=True)[:1]
-        )
+        # The index may not know of a prefix made without signals (bulk imports): one query checks
+        # the table for anything inside the candidate or between it and the container.
+        first, last = pack(start), pack(start + candidate.size - 1)
+        overlapping = Prefix.objects.filter(
+            Q(family=container.family, network__gte=first, network__lte=last, prefix_length__gte=length)
+            | containing_q(candidate, longer_than=container.prefix_length),
+            namespace_id=container.namespace_id,
+        ).values_list("prefix", flat=True)[:MAX_REPAIRS]
+        conflicts = list(overlapping)
         if not conflicts:
-            freespace.take(space, start, length)
+            freespace.split(space, pk, start, block_length, start, length)
             return start
         for used in conflicts:
             network = netaddr.IPNetwork(used)
             freespace.take(space, int(network.network), network.prefixlen)
     raise PoolExhausted(f"Gave up after {MAX_REPAIRS} repairs of the free-space index of {container}; rebuild it.")
+
+
+def _resource_spaces(resources, kind: str) -> list[FreeSpace]:
+    """The free-space index of each resource container, in order (built where missing)."""
+    spaces = []
+    for resource in resources:
+        if resource.space_id is None:
+            space = freespace.ensure_space(resource.prefix, kind)
+        else:
+            space = FreeSpace(pk=resource.space_id, container=resource.prefix, kind=kind)
+        spaces.append(space)
+    return spaces
+
+
+def _resources(pool, kind: str):
+    """The pool's resources with their container and the id of its index, in one query."""
+    index = FreeSpace.objects.filter(container=OuterRef("prefix"), kind=kind).values("pk")[:1]
+    return list(pool.pool_resources.select_related("prefix").annotate(space_id=Subquery(index)))
 
 
 @transaction.atomic
@@ -153,21 +174,21 @@ def allocate_prefix(*, pool: PrefixPool, identifier: str, prefix_length: int | N
         return Allocation(existing.prefix, False)
     prefix = Prefix(namespace_id=pool.namespace_id, status=pool.default_status, role=pool.default_role)
     _apply_data(prefix, data, PREFIX_DATA_FIELDS)
-    containers = [r.prefix for r in pool.pool_resources.select_related("prefix")]
-    fitting = [c for c in containers if c.prefix_length < length <= bits(c.family)]
-    if not containers:
+    resources = _resources(pool, FreeSpace.Kind.PREFIX)
+    fitting = [r for r in resources if r.prefix.prefix_length < length <= bits(r.prefix.family)]
+    if not resources:
         raise PoolExhausted(f"Pool {pool.name} has no resources.")
     if not fitting:
         raise ValidationError({"prefix_length": f"/{length} does not fit in any resource of pool {pool.name}."})
-    for container in fitting:
-        space = freespace.ensure_space(container, FreeSpace.Kind.PREFIX)
+    for space in _resource_spaces(fitting, FreeSpace.Kind.PREFIX):
+        container = space.container
         freespace.lock_space(space)
         start = _find_prefix(space, length)
         if start is None:
             continue
         prefix.prefix = str(netaddr.IPNetwork((start, length), version=container.family))
         prefix.set_derived_fields()
-        _validate(prefix)
+        _validate(prefix, ["namespace"])
         prefix._space_taken = True  # the signal handler need not take it out of the index again
         prefix.save()
         PrefixAllocation.objects.create(pool=pool, identifier=identifier, prefix=prefix)
@@ -183,11 +204,11 @@ def _find_address(space: FreeSpace) -> int | None:
     container = space.container
     width = bits(container.family)
     for _ in range(MAX_REPAIRS):
-        block = space.blocks.order_by("network").values_list("network", flat=True).first()
+        block = space.blocks.order_by("network").values_list("pk", "network", "prefix_length").first()
         if block is None:
             return None
-        address = unpack(block)
-        freespace.take(space, address, width)
+        pk, address, block_length = block[0], unpack(block[1]), block[2]
+        freespace.split(space, pk, address, block_length, address, width)
         if not IPAddress.objects.filter(namespace_id=container.namespace_id, family=container.family,
                                         host=pack(address)).exists():
             return address
@@ -205,13 +226,13 @@ def allocate_ip_address(*, pool: IPAddressPool, identifier: str, data=None) -> A
     existing = IPAddressAllocation.objects.select_related("ip_address").filter(pool=pool, identifier=identifier).first()
     if existing is not None:
         return Allocation(existing.ip_address, False)
-    containers = [r.prefix for r in pool.pool_resources.select_related("prefix")]
-    if not containers:
+    resources = _resources(pool, FreeSpace.Kind.IP)
+    if not resources:
         raise PoolExhausted(f"Pool {pool.name} has no resources.")
     ip = IPAddress(status=pool.default_status)
     _apply_data(ip, data, IP_DATA_FIELDS)
-    for container in containers:
-        space = freespace.ensure_space(container, FreeSpace.Kind.IP)
+    for space in _resource_spaces(resources, FreeSpace.Kind.IP):
+        container = space.container
         freespace.lock_space(space)
         address = _find_address(space)
         if address is None:
@@ -219,7 +240,7 @@ def allocate_ip_address(*, pool: IPAddressPool, identifier: str, data=None) -> A
         ip.namespace_id = container.namespace_id
         ip.address = f"{netaddr.IPAddress(address, version=container.family)}/{container.prefix_length}"
         ip.set_derived_fields()
-        _validate(ip)
+        _validate(ip, ["namespace"])
         ip._space_taken = True
         ip.save()
         IPAddressAllocation.objects.create(pool=pool, identifier=identifier, ip_address=ip)
@@ -337,3 +358,82 @@ def release(*, pool, identifier: str) -> bool:
         return False
     allocation.ip_address.delete()
     return True
+
+
+# -- free space of a prefix or an L2 domain, without a pool (NetBox's available-* endpoints) ----
+
+
+@transaction.atomic
+def allocate_child_prefix(*, parent: Prefix, prefix_length, data=None) -> Prefix:
+    """Create the best-fitting free /``prefix_length`` inside ``parent``.
+
+    The parent gets a free-space index the first time (built from its children once, then kept in
+    step like a pool's), so this stays fast as the parent fills.
+    """
+    if isinstance(prefix_length, bool) or not isinstance(prefix_length, int):
+        raise ValidationError({"prefix_length": "Expected an integer prefix length."})
+    if not parent.prefix_length < prefix_length <= bits(parent.family):
+        raise ValidationError(
+            {"prefix_length": f"Expected a length between /{parent.prefix_length + 1} and /{bits(parent.family)}."}
+        )
+    prefix = Prefix(namespace_id=parent.namespace_id)
+    _apply_data(prefix, data, PREFIX_DATA_FIELDS)
+    space = freespace.ensure_space(parent, FreeSpace.Kind.PREFIX)
+    freespace.lock_space(space)
+    start = _find_prefix(space, prefix_length)
+    if start is None:
+        raise PoolExhausted(f"{parent} has no free /{prefix_length} left.")
+    prefix.prefix = str(netaddr.IPNetwork((start, prefix_length), version=parent.family))
+    prefix.set_derived_fields()
+    _validate(prefix, ["namespace"])
+    prefix._space_taken = True
+    prefix.save()
+    return prefix
+
+
+@transaction.atomic
+def allocate_child_ip_address(*, parent: Prefix, data=None) -> IPAddress:
+    """Create the lowest free address of ``parent`` (network and broadcast of IPv4 < /31 excluded)."""
+    ip = IPAddress(namespace_id=parent.namespace_id)
+    _apply_data(ip, data, IP_DATA_FIELDS)
+    space = freespace.ensure_space(parent, FreeSpace.Kind.IP)
+    freespace.lock_space(space)
+    address = _find_address(space)
+    if address is None:
+        raise PoolExhausted(f"{parent} has no free address left.")
+    ip.address = f"{netaddr.IPAddress(address, version=parent.family)}/{parent.prefix_length}"
+    ip.set_derived_fields()
+    _validate(ip)
+    ip._space_taken = True
+    ip.save()
+    return ip
+
+
+VLAN_DATA_FIELDS = {"name", "description", "status", "role", "tenant", "annotations"}
+
+
+def free_vids(l2domain_id: int, limit: int | None = None) -> list[int]:
+    """The free VLAN ids of an L2 domain, lowest first (reads the domain's VLANs: at most 4094 rows)."""
+    vids = VLAN.objects.filter(l2domain_id=l2domain_id).order_by("vid").values_list("vid", flat=True)
+    used = [(vid, vid) for vid in vids]
+    free = []
+    for start, end in freespace.gaps(1, 4094, used):
+        free.extend(range(start, end + 1))
+        if limit is not None and len(free) >= limit:
+            return free[:limit]
+    return free
+
+
+@transaction.atomic
+def allocate_vlan(*, l2domain, data=None) -> VLAN:
+    """Create a VLAN with the lowest free id of ``l2domain``."""
+    advisory_lock(f"l2domain:{l2domain.pk}")
+    vlan = VLAN(l2domain=l2domain)
+    _apply_data(vlan, data, VLAN_DATA_FIELDS)
+    free = free_vids(l2domain.pk, limit=1)
+    if not free:
+        raise PoolExhausted(f"L2 domain {l2domain.name} has no free VLAN id left.")
+    vlan.vid = free[0]
+    _validate(vlan)
+    vlan.save()
+    return vlan

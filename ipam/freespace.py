@@ -104,34 +104,44 @@ def rebuild_space(space: FreeSpace) -> FreeSpace:
     return ensure_space(container, kind)
 
 
+def split(space: FreeSpace, block_pk: int, block_start: int, block_length: int, network: int, length: int) -> None:
+    """Take ``network/length`` out of the free block ``block_start/block_length`` that holds it.
+
+    The block is deleted and the halves that do not hold the taken block go back, one per level.
+    """
+    width = bits(space.container.family)
+    FreeBlock.objects.filter(pk=block_pk).delete()
+    start, level, halves = block_start, block_length, []
+    while level < length:
+        level += 1
+        half = 1 << (width - level)
+        if network & half:  # the taken block is in the upper half: the lower one stays free
+            halves.append(FreeBlock(space=space, network=pack(start), prefix_length=level))
+            start += half
+        else:
+            halves.append(FreeBlock(space=space, network=pack(start + half), prefix_length=level))
+    if halves:
+        FreeBlock.objects.bulk_create(halves)
+
+
 def take(space: FreeSpace, network: int, length: int) -> bool:
     """Remove ``network/length`` from the free blocks of ``space``; True if any of it was free.
 
-    Either one free block contains it (that block is split: the halves not holding the taken
-    block go back) or some free blocks lie inside it (they are deleted).
+    Either one free block contains it (that block is split) or some free blocks lie inside it
+    (they are deleted).
     """
     container = space.container
     width = bits(container.family)
-    keys = [(network_int(network, level, container.family), level)
-            for level in range(length, container.prefix_length - 1, -1)]
-    containing = Q(pk__in=[])
-    for key, level in keys:
-        containing |= Q(network=pack(key), prefix_length=level)
-    block = space.blocks.filter(containing).first()
-    if block is not None:
-        block.delete()
-        start, level = unpack(block.network), block.prefix_length
-        halves = []
-        while level < length:
-            level += 1
-            half = 1 << (width - level)
-            if network & half:  # the taken block is in the upper half: the lower one stays free
-                halves.append(FreeBlock(space=space, network=pack(start), prefix_length=level))
-                start += half
-            else:
-                halves.append(FreeBlock(space=space, network=pack(start + half), prefix_length=level))
-        FreeBlock.objects.bulk_create(halves)
-        return True
+    starts = {pack(network_int(network, level, container.family)): level
+              for level in range(length, container.prefix_length - 1, -1)}
+    candidates = space.blocks.filter(network__in=list(starts), prefix_length__lte=length).values_list(
+        "pk", "network", "prefix_length"
+    )
+    for pk, start, level in candidates:
+        start = bytes(start)
+        if starts.get(start) == level:  # a block holding network/length, not merely sharing its start
+            split(space, pk, unpack(start), level, network, length)
+            return True
     last = network + (1 << (width - length)) - 1
     deleted, _ = space.blocks.filter(network__gte=pack(network), network__lte=pack(last)).delete()
     return bool(deleted)

@@ -45,14 +45,15 @@ def prefix_saved(sender, instance, created, **kwargs):
     moved = previous is not None and (previous["prefix"], previous["namespace_id"]) != (
         instance.prefix, instance.namespace_id
     )
+    if not (created or moved) or (created and getattr(instance, "_space_taken", False)):
+        return  # nothing moved, or the allocator already took the space out of its index
     with transaction.atomic():
         if moved:
             # The prefix itself changed: its old place is free, and any index of it is stale.
             freespace.vacate(netaddr.IPNetwork(previous["prefix"]), previous["namespace_id"], FreeSpace.Kind.PREFIX)
             for space in instance.free_spaces.all():
                 freespace.rebuild_space(space)
-        if (created or moved) and not getattr(instance, "_space_taken", False):
-            freespace.occupy(instance.cidr, instance.namespace_id, FreeSpace.Kind.PREFIX)
+        freespace.occupy(instance.cidr, instance.namespace_id, FreeSpace.Kind.PREFIX)
 
 
 @receiver(post_delete, sender=Prefix)
@@ -80,11 +81,12 @@ def address_saved(sender, instance, created, **kwargs):
     moved = previous is not None and (_host(previous["address"]), previous["namespace_id"]) != (
         _host(instance.address), instance.namespace_id
     )
+    if not (created or moved) or (created and getattr(instance, "_space_taken", False)):
+        return
     with transaction.atomic():
         if moved:
             freespace.vacate(_host(previous["address"]), previous["namespace_id"], FreeSpace.Kind.IP)
-        if (created or moved) and not getattr(instance, "_space_taken", False):
-            freespace.occupy(_host(instance.address), instance.namespace_id, FreeSpace.Kind.IP)
+        freespace.occupy(_host(instance.address), instance.namespace_id, FreeSpace.Kind.IP)
 
 
 @receiver(post_delete, sender=IPAddress)

@@ -1,6 +1,8 @@
+from django.urls import path
+
 from catalog_site.api.routers import CatalogRouter
 
-from . import views
+from . import pools, views
 
 router = CatalogRouter()
 router.register("namespaces", views.NamespaceViewSet)
@@ -8,5 +10,17 @@ router.register("prefixes", views.PrefixViewSet)
 router.register("ip-addresses", views.IPAddressViewSet)
 router.register("l2-domains", views.L2DomainViewSet)
 router.register("vlans", views.VLANViewSet)
+router.register("number-pools", pools.NumberPoolViewSet)
+router.register("prefix-pools", pools.PrefixPoolViewSet)
+router.register("ip-pools", pools.IPAddressPoolViewSet)
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "prefixes/<int:pk>/available-prefixes/",
+        pools.AvailablePrefixesView.as_view(),
+        name="prefix-available-prefixes",
+    ),
+    path("prefixes/<int:pk>/available-ips/", pools.AvailableIPsView.as_view(), name="prefix-available-ips"),
+    path("l2-domains/<int:pk>/available-vlans/", pools.AvailableVLANsView.as_view(), name="l2domain-available-vlans"),
+    *router.urls,
+]

@@ -39,6 +39,24 @@ def default_namespace_id() -> int:
     return Namespace.get_default().pk
 
 
+def containing_q(network: netaddr.IPNetwork, *, include_self: bool = False, namespace=None, longer_than: int = -1):
+    """A Q for the prefixes that contain ``network`` (and are longer than ``longer_than``).
+
+    Each supernet of ``network`` is one (start, length) pair; the prefix rows are matched on
+    their start with an ``IN`` list (index probes), then on the exact pair.
+    """
+    keys = [(packed, length) for packed, length in supernet_keys(network) if length > longer_than]
+    if include_self:
+        keys.insert(0, (pack(int(network.network)), network.prefixlen))
+    pairs = Q(pk__in=[])
+    for start in {packed for packed, _ in keys}:
+        pairs |= Q(network=start, prefix_length__in=[length for packed, length in keys if packed == start])
+    query = Q(family=network.version) & pairs
+    if namespace is not None:
+        query &= Q(namespace=namespace)
+    return query
+
+
 class PrefixQuerySet(models.QuerySet):
     def within(self, network: netaddr.IPNetwork, *, namespace=None, include_self: bool = False):
         """Prefixes inside ``network`` (strictly, unless ``include_self``): one index range scan."""
@@ -54,16 +72,7 @@ class PrefixQuerySet(models.QuerySet):
 
     def containing(self, network: netaddr.IPNetwork, *, namespace=None, include_self: bool = False):
         """Prefixes that contain ``network``: an index lookup per possible length, no scan."""
-        keys = supernet_keys(network)
-        if include_self:
-            keys.insert(0, (pack(int(network.network)), network.prefixlen))
-        query = Q(pk__in=[])
-        for packed, length in keys:
-            query |= Q(network=packed, prefix_length=length)
-        query &= Q(family=network.version)
-        if namespace is not None:
-            query &= Q(namespace=namespace)
-        return self.filter(query)
+        return self.filter(containing_q(network, include_self=include_self, namespace=namespace))
 
 
 class Prefix(PrimaryModel):

@@ -1,0 +1,426 @@
+"""API of resource pools (``/api/ipam/{number,prefix,ip}-pools/``) and of free space.
+
+Pools: CRUD, ``POST /{id}/allocate/`` (``{"identifier", "prefix_length", "data"}``; 201 when new,
+200 when the identifier already held the resource, 409 when the pool cannot serve it),
+``POST /{id}/release/`` and ``GET /{id}/allocations/``. Free space, as in NetBox:
+``/prefixes/{id}/available-prefixes/``, ``/prefixes/{id}/available-ips/`` and
+``/l2-domains/{id}/available-vlans/``: GET lists what is free, POST takes one object or a list and
+creates all of it or nothing.
+"""
+
+import netaddr
+from django.db import transaction
+from django.db.models import F, Sum
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog_site.api.exceptions import Conflict
+from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
+from catalog_site.api.views import CatalogModelViewSet
+
+from .. import allocation, freespace
+from ..addressing import bits, unpack
+from ..models import (
+    VLAN,
+    FreeSpace,
+    IPAddress,
+    IPAddressPool,
+    IPAddressPoolResource,
+    L2Domain,
+    Namespace,
+    NumberPool,
+    Prefix,
+    PrefixPool,
+    PrefixPoolResource,
+)
+from .serializers import IPAddressSerializer, PrefixSerializer, VLANSerializer, tenant_field
+
+MAX_LISTED = 1000
+
+
+class AllocateRequestSerializer(serializers.Serializer):
+    identifier = serializers.CharField(max_length=255)
+    prefix_length = serializers.IntegerField(required=False, min_value=0, max_value=128)
+    data = serializers.DictField(required=False)
+
+
+class ReleaseRequestSerializer(serializers.Serializer):
+    identifier = serializers.CharField(max_length=255)
+
+
+class PoolResourcesField(serializers.ListField):
+    """A pool's resources: written as a list of prefix ids (in order), read as brief prefixes."""
+
+    child = serializers.IntegerField()
+
+    def to_representation(self, manager):
+        return [PrefixSerializer(r.prefix, context=self.context, brief=True).data for r in manager.all()]
+
+
+class PoolSerializerMixin:
+    """Resources for prefix and IP pools: replaced as a whole, in the order given."""
+
+    resource_model = None
+
+    def validate_resources(self, ids):
+        prefixes = Prefix.objects.in_bulk(ids)
+        missing = [i for i in ids if i not in prefixes]
+        if missing:
+            raise serializers.ValidationError(f"No prefix with id {', '.join(map(str, missing))}.")
+        if len(set(ids)) != len(ids):
+            raise serializers.ValidationError("A prefix is listed twice.")
+        return [prefixes[i] for i in ids]
+
+    def _set_resources(self, pool, prefixes):
+        if prefixes is None:
+            return
+        namespace_id = getattr(pool, "namespace_id", None)
+        wrong = [str(p) for p in prefixes if namespace_id is not None and p.namespace_id != namespace_id]
+        if wrong:
+            raise serializers.ValidationError({"resources": f"Not in the pool's namespace: {', '.join(wrong)}."})
+        keep = {p.pk for p in prefixes}
+        self.resource_model.objects.filter(pool=pool).exclude(prefix_id__in=keep).delete()
+        for position, prefix in enumerate(prefixes):
+            resource, created = self.resource_model.objects.get_or_create(
+                pool=pool, prefix=prefix, defaults={"position": position}
+            )
+            if not created and resource.position != position:
+                self.resource_model.objects.filter(pk=resource.pk).update(position=position)
+
+    def create(self, validated_data):
+        prefixes = validated_data.pop("pool_resources", None)
+        pool = super().create(validated_data)
+        self._set_resources(pool, prefixes)
+        return pool
+
+    def update(self, instance, validated_data):
+        prefixes = validated_data.pop("pool_resources", None)
+        pool = super().update(instance, validated_data)
+        self._set_resources(pool, prefixes)
+        return pool
+
+    def validate(self, attrs):
+        resources = attrs.pop("pool_resources", None)
+        attrs = super().validate(attrs)
+        if resources is not None:
+            attrs["pool_resources"] = resources
+        return attrs
+
+
+def space_utilization(pool, kind) -> dict:
+    total = free = 0
+    for resource in pool.pool_resources.select_related("prefix"):
+        container = resource.prefix
+        space = freespace.ensure_space(container, kind)
+        total += container.size - len(freespace.reserved_addresses(container, kind))
+        free += freespace.free_addresses(space)
+    used = total - free
+    return {"used": used, "total": total, "percent": round(100 * used / total, 2) if total else 0.0,
+            "allocations": pool.allocations.count()}
+
+
+class NumberPoolSerializer(BaseModelSerializer):
+    """A pool of numbers; ``utilization`` (detail only) counts allocated and free values."""
+
+    l2domain = RelatedObjectField(serializer="ipam.api.serializers.L2DomainSerializer",
+                                  queryset=L2Domain.objects.all(), required=False, allow_null=True)
+    tenant = tenant_field()
+
+    class Meta:
+        model = NumberPool
+        fields = ("id", "url", "display", "name", "start", "end", "l2domain", "tenant", "description",
+                  "annotations", "created", "last_updated")
+        brief_fields = ("id", "url", "display", "name")
+
+
+class NumberPoolDetailSerializer(NumberPoolSerializer):
+    utilization = serializers.SerializerMethodField()
+
+    class Meta(NumberPoolSerializer.Meta):
+        fields = (*NumberPoolSerializer.Meta.fields, "utilization")
+
+    def get_utilization(self, pool) -> dict:
+        free = pool.free_ranges.aggregate(n=Sum(F("end") - F("start") + 1))["n"] or 0
+        used = pool.size - free
+        return {"used": used, "total": pool.size, "percent": round(100 * used / pool.size, 2),
+                "allocations": pool.allocations.count()}
+
+
+class PrefixPoolSerializer(PoolSerializerMixin, BaseModelSerializer):
+    """A pool of prefixes carved best-fit from its resources (container prefixes, in order)."""
+
+    resource_model = PrefixPoolResource
+    namespace = RelatedObjectField(serializer="ipam.api.serializers.NamespaceSerializer",
+                                   queryset=Namespace.objects.all(), required=False)
+    resources = PoolResourcesField(source="pool_resources", required=False)
+    tenant = tenant_field()
+
+    class Meta:
+        model = PrefixPool
+        fields = ("id", "url", "display", "name", "namespace", "resources", "default_prefix_length",
+                  "default_status", "default_role", "tenant", "description", "annotations", "created",
+                  "last_updated")
+        brief_fields = ("id", "url", "display", "name")
+
+
+class PrefixPoolDetailSerializer(PrefixPoolSerializer):
+    utilization = serializers.SerializerMethodField()
+
+    class Meta(PrefixPoolSerializer.Meta):
+        fields = (*PrefixPoolSerializer.Meta.fields, "utilization")
+
+    def get_utilization(self, pool) -> dict:
+        return space_utilization(pool, FreeSpace.Kind.PREFIX)
+
+
+class IPAddressPoolSerializer(PoolSerializerMixin, BaseModelSerializer):
+    """A pool of addresses handed out lowest first from its resources."""
+
+    resource_model = IPAddressPoolResource
+    resources = PoolResourcesField(source="pool_resources", required=False)
+    tenant = tenant_field()
+
+    class Meta:
+        model = IPAddressPool
+        fields = ("id", "url", "display", "name", "resources", "default_status", "tenant", "description",
+                  "annotations", "created", "last_updated")
+        brief_fields = ("id", "url", "display", "name")
+
+
+class IPAddressPoolDetailSerializer(IPAddressPoolSerializer):
+    utilization = serializers.SerializerMethodField()
+
+    class Meta(IPAddressPoolSerializer.Meta):
+        fields = (*IPAddressPoolSerializer.Meta.fields, "utilization")
+
+    def get_utilization(self, pool) -> dict:
+        return space_utilization(pool, FreeSpace.Kind.IP)
+
+
+def allocation_errors(call):
+    """Run an allocation; a pool that cannot serve it is a 409 naming the pool and what was asked."""
+    try:
+        return call()
+    except allocation.AllocationError as exc:
+        raise Conflict(str(exc)) from exc
+
+
+class PoolViewSet(CatalogModelViewSet):
+    """Shared actions of the pool endpoints."""
+
+    detail_serializer_class = None
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return self.detail_serializer_class
+        return super().get_serializer_class()
+
+    def allocate_one(self, pool, request_data):
+        raise NotImplementedError
+
+    def represent(self, resource, request):
+        raise NotImplementedError
+
+    def ledger(self, pool):
+        raise NotImplementedError
+
+    def ledger_row(self, row, request):
+        raise NotImplementedError
+
+    @extend_schema(request=AllocateRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def allocate(self, request, pk=None):
+        """Allocate for an identifier: 201 when new, 200 when the identifier already held it."""
+        pool = self.get_object()
+        body = AllocateRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = allocation_errors(lambda: self.allocate_one(pool, body.validated_data))
+        data = self.represent(result.resource, request)
+        data["identifier"] = body.validated_data["identifier"]
+        return Response(data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    @extend_schema(request=ReleaseRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        """Give back what an identifier holds (the prefix or address is deleted): 204, or 404 if nothing."""
+        pool = self.get_object()
+        body = ReleaseRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not allocation.release(pool=pool, identifier=body.validated_data["identifier"]):
+            return Response({"detail": f"Nothing is allocated to '{body.validated_data['identifier']}'."},
+                            status=status.HTTP_404_NOT_FOUND)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def allocations(self, request, pk=None):
+        """The ledger: identifier and resource, paginated."""
+        pool = self.get_object()
+        page = self.paginate_queryset(self.ledger(pool))
+        return self.get_paginated_response([self.ledger_row(row, request) for row in page])
+
+
+class NumberPoolViewSet(PoolViewSet):
+    queryset = NumberPool.objects.select_related("l2domain", "tenant")
+    serializer_class = NumberPoolSerializer
+    detail_serializer_class = NumberPoolDetailSerializer
+    filterset_fields = ("name", "l2domain")
+
+    def allocate_one(self, pool, body):
+        return allocation.allocate_number(pool=pool, identifier=body["identifier"], data=body.get("data"))
+
+    def represent(self, value, request):
+        return {"value": value}
+
+    def ledger(self, pool):
+        return pool.allocations.order_by("value")
+
+    def ledger_row(self, row, request):
+        return {"identifier": row.identifier, "value": row.value, "created": row.created}
+
+
+class PrefixPoolViewSet(PoolViewSet):
+    queryset = PrefixPool.objects.select_related("namespace", "tenant").prefetch_related("pool_resources__prefix")
+    serializer_class = PrefixPoolSerializer
+    detail_serializer_class = PrefixPoolDetailSerializer
+    filterset_fields = ("name", "namespace")
+
+    def allocate_one(self, pool, body):
+        return allocation.allocate_prefix(pool=pool, identifier=body["identifier"],
+                                          prefix_length=body.get("prefix_length"), data=body.get("data"))
+
+    def represent(self, prefix, request):
+        return dict(PrefixSerializer(prefix, context=self.get_serializer_context()).data)
+
+    def ledger(self, pool):
+        return pool.allocations.select_related("prefix").order_by("identifier")
+
+    def ledger_row(self, row, request):
+        return {"identifier": row.identifier, "created": row.created,
+                "prefix": PrefixSerializer(row.prefix, context=self.get_serializer_context(), brief=True).data}
+
+
+class IPAddressPoolViewSet(PoolViewSet):
+    queryset = IPAddressPool.objects.select_related("tenant").prefetch_related("pool_resources__prefix")
+    serializer_class = IPAddressPoolSerializer
+    detail_serializer_class = IPAddressPoolDetailSerializer
+    filterset_fields = ("name",)
+
+    def allocate_one(self, pool, body):
+        return allocation.allocate_ip_address(pool=pool, identifier=body["identifier"], data=body.get("data"))
+
+    def represent(self, ip, request):
+        return dict(IPAddressSerializer(ip, context=self.get_serializer_context()).data)
+
+    def ledger(self, pool):
+        return pool.allocations.select_related("ip_address").order_by("identifier")
+
+    def ledger_row(self, row, request):
+        return {"identifier": row.identifier, "created": row.created,
+                "ip_address": IPAddressSerializer(row.ip_address, context=self.get_serializer_context(),
+                                                  brief=True).data}
+
+
+# -- free space -------------------------------------------------------------------------------
+
+
+class FreeSpaceView(APIView):
+    """GET lists free space; POST creates one object (a dict) or several (a list), all or nothing."""
+
+    parent_model = None
+    created_serializer = None
+    # Permissions are those of the model created: viewing it for GET, adding it for POST.
+    queryset = None
+
+    def get_parent(self, pk):
+        return get_object_or_404(self.parent_model, pk=pk)
+
+    def create_one(self, parent, item):
+        raise NotImplementedError
+
+    def post(self, request, pk):
+        parent = self.get_parent(pk)
+        items = request.data if isinstance(request.data, list) else [request.data]
+        if not items or not all(isinstance(item, dict) for item in items):
+            raise serializers.ValidationError({"detail": "Expected an object or a non-empty list of objects."})
+        with transaction.atomic():
+            created = [allocation_errors(lambda item=item: self.create_one(parent, dict(item))) for item in items]
+        context = {"request": request}
+        data = [self.created_serializer(obj, context=context).data for obj in created]
+        return Response(data if isinstance(request.data, list) else data[0], status=status.HTTP_201_CREATED)
+
+
+def _prefix_length(item):
+    if "prefix_length" not in item:
+        raise serializers.ValidationError({"prefix_length": "This field is required."})
+    return item.pop("prefix_length")
+
+
+class AvailablePrefixesView(FreeSpaceView):
+    """Free space of a prefix as the fewest CIDRs (GET), or new child prefixes, best fit (POST)."""
+
+    parent_model = Prefix
+    created_serializer = PrefixSerializer
+    queryset = Prefix.objects.all()
+
+    def get(self, request, pk):
+        parent = self.get_parent(pk)
+        used = freespace.used_intervals(parent, FreeSpace.Kind.PREFIX, parent.cidr)
+        first, last = unpack(parent.network), unpack(parent.broadcast)
+        rows = []
+        for start, end in freespace.gaps(first, last, used):
+            for block, length in freespace.range_to_blocks(start, end, bits(parent.family)):
+                rows.append({"family": parent.family, "namespace": parent.namespace_id,
+                             "prefix": str(netaddr.IPNetwork((block, length), version=parent.family))})
+                if len(rows) >= MAX_LISTED:
+                    return Response(rows)
+        return Response(rows)
+
+    def create_one(self, parent, item):
+        return allocation.allocate_child_prefix(parent=parent, prefix_length=_prefix_length(item), data=item)
+
+
+class AvailableIPsView(FreeSpaceView):
+    """The first free addresses of a prefix (GET, ``?limit=``, at most 1000), or new addresses (POST)."""
+
+    parent_model = Prefix
+    created_serializer = IPAddressSerializer
+    queryset = IPAddress.objects.all()
+
+    def get(self, request, pk):
+        parent = self.get_parent(pk)
+        try:
+            limit = max(1, min(int(request.query_params.get("limit", 50)), MAX_LISTED))
+        except ValueError as exc:
+            raise serializers.ValidationError({"limit": "Expected an integer."}) from exc
+        used = freespace.used_intervals(parent, FreeSpace.Kind.IP, parent.cidr)
+        first, last = unpack(parent.network), unpack(parent.broadcast)
+        rows = []
+        for start, end in freespace.gaps(first, last, used):
+            for value in range(start, min(end, start + limit) + 1):
+                rows.append({"family": parent.family, "namespace": parent.namespace_id,
+                             "address": f"{netaddr.IPAddress(value, version=parent.family)}/{parent.prefix_length}"})
+                if len(rows) >= limit:
+                    return Response(rows)
+        return Response(rows)
+
+    def create_one(self, parent, item):
+        return allocation.allocate_child_ip_address(parent=parent, data=item)
+
+
+class AvailableVLANsView(FreeSpaceView):
+    """Free VLAN ids of an L2 domain (GET), or new VLANs with the lowest free ids (POST)."""
+
+    parent_model = L2Domain
+    created_serializer = VLANSerializer
+    queryset = VLAN.objects.all()
+
+    def get(self, request, pk):
+        domain = self.get_parent(pk)
+        return Response([{"vid": vid, "l2domain": domain.pk} for vid in allocation.free_vids(domain.pk)])
+
+    def create_one(self, domain, item):
+        return allocation.allocate_vlan(l2domain=domain, data=item)
