@@ -8,6 +8,8 @@ querysets: no filter reads every prefix or address.
 import django_filters
 from django import forms
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from catalog_site.filtersets import BaseFilterSet, TreeNodeFilter
 from dcim.models import Device, Interface, Location
@@ -38,10 +40,12 @@ class AddressField(NetworkField):
     parse = staticmethod(parse_interface_address)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class NetworkFilter(django_filters.Filter):
     field_class = NetworkField
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class AddressFilter(django_filters.Filter):
     field_class = AddressField
 
