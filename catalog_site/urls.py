@@ -12,6 +12,7 @@ api_patterns = [
     path("tenancy/", include(("tenancy.api.urls", "tenancy-api"))),
     path("dcim/", include(("dcim.api.urls", "dcim-api"))),
     path("ipam/", include(("ipam.api.urls", "ipam-api"))),
+    path("services/", include(("services.api.urls", "services-api"))),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -4,7 +4,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-API_APPS = ("tenancy", "dcim", "ipam")
+API_APPS = ("tenancy", "dcim", "ipam", "services")
 
 
 class APIRootView(APIView):

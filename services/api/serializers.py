@@ -1,0 +1,206 @@
+"""Serializers of the services API.
+
+Services and service types are written through ``services.services`` (never ``Model.save()``), so
+that the rules and messages are the ones the admin shows. Domain refusals become DRF errors here.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from catalog_site.api.exceptions import validation_error_detail
+from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
+from dcim.models import Location
+from tenancy.models import Tenant
+
+from .. import services
+from ..lifecycle import Status
+from ..models import Parameter, Service, ServiceResource, ServiceType
+from ..schema import DefinitionErrors, normalise_type_definition
+from ..selectors import documentation_sections
+
+TYPE_DEFINITION_FIELDS = ("slug", "name", "description", "icon", "lifecycle", "generator", "attributes",
+                          "annotations")
+
+
+def user_of(serializer):
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
+class ParameterSerializer(BaseModelSerializer):
+    """A named list of suggested values; ``values`` items are plain values or ``{label, value}``."""
+
+    class Meta:
+        model = Parameter
+        fields = ("id", "url", "display", "name", "values", "description", "annotations", "created", "last_updated")
+        brief_fields = ("id", "url", "display", "name")
+
+
+class ServiceTypeSerializer(BaseModelSerializer):
+    """A service type with its full attribute metadata and its lifecycle.
+
+    Writes go through ``service_type_save``: the definition is checked as a catalog file is, and a
+    change that would strand existing services is refused. Types declared in ``services/catalog/``
+    are rewritten from their file by the next ``load_catalog``.
+    """
+
+    attributes = serializers.JSONField(required=False)
+    annotations = serializers.JSONField(required=False)
+    lifecycle = serializers.CharField(required=False)
+    lifecycle_transitions = serializers.SerializerMethodField()
+    service_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ServiceType
+        fields = ("id", "url", "display", "slug", "name", "description", "icon", "lifecycle",
+                  "lifecycle_transitions", "generator", "attributes", "annotations", "source", "service_count",
+                  "created", "last_updated")
+        read_only_fields = ("source",)
+        brief_fields = ("id", "url", "display", "slug", "name")
+
+    def get_lifecycle_transitions(self, obj) -> dict:
+        return obj.get_lifecycle().describe()["transitions"]
+
+    def get_service_count(self, obj) -> int:
+        count = getattr(obj, "service_count", None)
+        return obj.services.count() if count is None else count
+
+    def definition(self, attrs: dict, instance=None) -> dict:
+        """The type definition a write asks for: the stored one with the fields sent applied."""
+        definition = {name: getattr(instance, name) for name in TYPE_DEFINITION_FIELDS} if instance else {}
+        return definition | {name: attrs[name] for name in TYPE_DEFINITION_FIELDS if name in attrs}
+
+    def validate(self, attrs):
+        # The definition is checked as a catalog file is (here, so that a bulk create reports each
+        # item); service_type_save checks it again, with what existing services need, when saving.
+        try:
+            normalise_type_definition(self.definition(attrs, self.instance))
+        except DefinitionErrors as exc:
+            raise serializers.ValidationError(exc.by_field()) from exc
+        return attrs
+
+    def _save(self, validated_data, instance=None):
+        try:
+            service_type, _ = services.service_type_save(definition=self.definition(validated_data, instance),
+                                                         instance=instance)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(validation_error_detail(exc)) from exc
+        return service_type
+
+    def create(self, validated_data):
+        return self._save(validated_data)
+
+    def update(self, instance, validated_data):
+        return self._save(validated_data, instance)
+
+
+class ServiceTypeField(RelatedObjectField):
+    """The service type of a service, written by id, ``{"id": n}`` or slug."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not data.isdigit():
+            service_type = self.get_queryset().filter(slug=data).first()
+            if service_type is None:
+                raise serializers.ValidationError(f"No service type with slug {data!r}.")
+            return service_type
+        return super().to_internal_value(data)
+
+
+class ServiceResourceSerializer(serializers.ModelSerializer):
+    """An object a service owns: its role, its type (``app.model``), id and display name."""
+
+    object_type = serializers.SerializerMethodField()
+    display = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ServiceResource
+        fields = ("id", "role", "object_type", "object_id", "display", "created")
+
+    def get_object_type(self, obj) -> str:
+        return f"{obj.content_type.app_label}.{obj.content_type.model}"
+
+    def get_display(self, obj) -> str:
+        return str(obj.object) if obj.object is not None else f"(deleted {obj.object_id})"
+
+
+class ServiceSerializer(BaseModelSerializer):
+    """A service.
+
+    - ``service_type`` is written by id or slug; ``tenant`` and ``location`` (a site) by id.
+    - ``attributes`` are checked against the type. On update they are *changes*: keys not sent are
+      kept, ``null`` clears one, a value equal to the current one is accepted whatever its modifier.
+    - ``version`` is required on update and must be the current one (else 409).
+    - ``status`` changes only through ``POST /{id}/transition/``.
+    - ``resources`` (owned objects) and ``documentation`` (sanitised HTML) are read-only.
+    """
+
+    service_type = ServiceTypeField(serializer=ServiceTypeSerializer, queryset=ServiceType.objects.all())
+    tenant = RelatedObjectField(serializer="tenancy.api.serializers.TenantSerializer", queryset=Tenant.objects.all())
+    location = RelatedObjectField(serializer="dcim.api.serializers.LocationSerializer",
+                                  queryset=Location.objects.all())
+    status = serializers.CharField(read_only=True)
+    version = serializers.IntegerField(required=False, min_value=1)
+    attributes = serializers.JSONField(required=False)
+    annotations = serializers.JSONField(required=False)
+    resources = ServiceResourceSerializer(many=True, read_only=True)
+    documentation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Service
+        fields = ("id", "url", "display", "service_identifier", "account_reference", "service_type", "tenant",
+                  "location", "status", "version", "attributes", "resources", "documentation", "description",
+                  "annotations", "created", "last_updated")
+        brief_fields = ("id", "url", "display", "service_identifier", "status")
+
+    def get_documentation(self, obj) -> list[dict]:
+        return documentation_sections(obj)
+
+    def validate_attributes(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Expected an object of attribute values.")
+        return value
+
+    def validate_annotations(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Expected an object.")
+        return value
+
+    def validate(self, attrs):
+        if isinstance(self.initial_data, dict) and "status" in self.initial_data and (
+            self.instance is None or self.initial_data["status"] != self.instance.status
+        ):
+            raise serializers.ValidationError(
+                {"status": ["The status changes only through POST /api/services/services/{id}/transition/."]}
+            )
+        if self.instance is None:
+            attrs.pop("version", None)
+            try:
+                # Checked here (not only in create()) so that a bulk create reports each item's errors.
+                services.service_validate_create(**attrs)
+            except services.ServiceValidationError as exc:
+                raise serializers.ValidationError(exc.api_detail()) from exc
+        elif "version" not in attrs:
+            raise serializers.ValidationError({"version": ["Send the version you read: every update is checked "
+                                                           "against the current version."]})
+        return attrs
+
+    def create(self, validated_data):
+        try:
+            return services.service_create(user=user_of(self), **validated_data)
+        except services.ServiceValidationError as exc:
+            raise serializers.ValidationError(exc.api_detail()) from exc
+
+    def update(self, instance, validated_data):
+        version = validated_data.pop("version")
+        try:
+            return services.service_update(service=instance, version=version, user=user_of(self), **validated_data)
+        except services.ServiceValidationError as exc:
+            raise serializers.ValidationError(exc.api_detail()) from exc
+
+
+class TransitionSerializer(serializers.Serializer):
+    """The body of ``POST /services/{id}/transition/``: the status wanted and the version read."""
+
+    to = serializers.ChoiceField(choices=Status.choices)
+    version = serializers.IntegerField(min_value=1)
+    message = serializers.CharField(required=False, allow_blank=True, max_length=300)

@@ -1,0 +1,10 @@
+from catalog_site.api.routers import CatalogRouter
+
+from . import views
+
+router = CatalogRouter()
+router.register("service-types", views.ServiceTypeViewSet)
+router.register("services", views.ServiceViewSet)
+router.register("parameters", views.ParameterViewSet)
+
+urlpatterns = router.urls

@@ -1,0 +1,81 @@
+"""Views of the services API."""
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from catalog_site.api.exceptions import Conflict
+from catalog_site.api.views import CatalogModelViewSet
+
+from .. import filtersets, services
+from ..models import Parameter
+from ..selectors import catalog_entries, service_list_queryset
+from . import serializers
+
+
+class ServiceDomainErrorsMixin:
+    """Answers the service layer's refusals: a stale version or a refused deletion is a 409."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.VersionConflict):
+            # Answered directly: an APIException would turn the current version into a string.
+            response = Response({"detail": exc.message, "version": exc.current_version},
+                                status=status.HTTP_409_CONFLICT)
+            response.exception = True
+            return response
+        if isinstance(exc, services.DeletionRefused):
+            exc = Conflict({"detail": str(exc)})
+        elif isinstance(exc, services.IllegalTransition):
+            exc = drf_serializers.ValidationError({"to": exc.messages, "legal_transitions": exc.legal})
+        elif isinstance(exc, services.ServiceValidationError):
+            exc = drf_serializers.ValidationError(exc.api_detail())
+        return super().handle_exception(exc)
+
+
+class ServiceTypeViewSet(CatalogModelViewSet):
+    """The catalog: service types with their attribute metadata (``/api/services/service-types/``)."""
+
+    queryset = catalog_entries()
+    serializer_class = serializers.ServiceTypeSerializer
+    filterset_class = filtersets.ServiceTypeFilterSet
+
+
+class ParameterViewSet(CatalogModelViewSet):
+    """Named lists of suggested values that external systems and generators keep current."""
+
+    queryset = Parameter.objects.all()
+    serializer_class = serializers.ParameterSerializer
+    filterset_class = filtersets.ParameterFilterSet
+
+
+class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
+    """Services: order (POST), update with the version read (PATCH/PUT), move along the lifecycle
+    (``POST /{id}/transition/``), delete while draft or decommissioned."""
+
+    queryset = service_list_queryset()
+    serializer_class = serializers.ServiceSerializer
+    filterset_class = filtersets.ServiceFilterSet
+
+    def perform_destroy(self, instance):
+        services.service_delete(service=instance)
+
+    @extend_schema(request=serializers.TransitionSerializer, responses=serializers.ServiceSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        """Request a lifecycle transition: ``{"to": "<status>", "version": <the version read>}``.
+
+        An illegal transition is a 400 listing the legal ones; a stale version is a 409.
+        """
+        service = self.get_object()
+        body = serializers.TransitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            service = services.service_transition(
+                service=service, to=body.validated_data["to"], version=body.validated_data["version"],
+                user=request.user, message=body.validated_data.get("message", ""),
+            )
+        service = self.get_queryset().get(pk=service.pk)
+        return Response(self.get_serializer(service).data, status=status.HTTP_200_OK)

@@ -1,0 +1,92 @@
+"""Filters of the services API."""
+
+import contextlib
+
+import django_filters
+from django.db.models import Q
+
+from catalog_site.filtersets import BaseFilterSet, TreeNodeFilter
+from dcim.models import Location
+from tenancy.models import Tenant
+
+from .lifecycle import Status
+from .models import Parameter, Service, ServiceType
+from .schema import NAME_RE
+
+ATTRIBUTE_FILTER_PREFIX = "attr_"
+
+
+class ServiceTypeFilterSet(BaseFilterSet):
+    """``?slug=``, ``?name=``, ``?lifecycle=``, ``?q=``."""
+
+    search_fields = ("slug", "name", "description")
+
+    class Meta:
+        model = ServiceType
+        fields = {"slug": ["exact"], "name": ["exact", "icontains"], "lifecycle": ["exact"]}
+
+
+class ParameterFilterSet(BaseFilterSet):
+    """``?name=``, ``?q=``."""
+
+    search_fields = ("name", "description")
+
+    class Meta:
+        model = Parameter
+        fields = {"name": ["exact", "icontains"]}
+
+
+def attribute_value_q(name: str, value: str) -> Q:
+    """Services whose attribute ``name`` equals ``value`` given as text (``"1000"`` matches 1000 and "1000")."""
+    lookup = f"attributes__{name}"
+    query = Q(**{lookup: value})
+    if value.lower() in ("true", "false"):
+        query |= Q(**{lookup: value.lower() == "true"})
+    else:
+        with contextlib.suppress(ValueError):
+            query |= Q(**{lookup: int(value)})
+    return query
+
+
+class ServiceFilterSet(BaseFilterSet):
+    """Filters of services.
+
+    - ``?service_type=<slug>`` and ``?service_type_id=<id>`` (several allowed);
+    - ``?status=`` (several allowed);
+    - ``?tenant_id=X``: services of tenant X and of its whole subtree; ``?location_id=X`` likewise for
+      locations (a country or metro finds the services of its sites);
+    - ``?service_identifier=``, ``?account_reference=``, ``?q=`` (identifier, account, description);
+    - attribute values, NetBox custom-field style: ``?attr_<name>=<value>``, e.g. ``?attr_bandwidth=1000``.
+      Several values of one attribute match any of them; several attributes must all match. The value is
+      compared as text, as an integer and as a boolean, so ``1000`` matches the choice 1000.
+    """
+
+    service_type = django_filters.ModelMultipleChoiceFilter(
+        field_name="service_type__slug", to_field_name="slug", queryset=ServiceType.objects.all()
+    )
+    service_type_id = django_filters.ModelMultipleChoiceFilter(
+        field_name="service_type", queryset=ServiceType.objects.all()
+    )
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    tenant_id = TreeNodeFilter(relation="tenant", queryset=Tenant.objects.all())
+    location_id = TreeNodeFilter(relation="location", queryset=Location.objects.all())
+    search_fields = ("service_identifier", "account_reference", "description")
+
+    class Meta:
+        model = Service
+        fields = {"service_identifier": ["exact", "icontains"], "account_reference": ["exact", "icontains"]}
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        for key in self.data:
+            if not key.startswith(ATTRIBUTE_FILTER_PREFIX):
+                continue
+            name = key[len(ATTRIBUTE_FILTER_PREFIX):]
+            if not NAME_RE.match(name):
+                return queryset.none()  # no attribute has this name; it must not reach a JSON path either
+            values = self.data.getlist(key) if hasattr(self.data, "getlist") else [self.data[key]]
+            query = Q()
+            for value in values:
+                query |= attribute_value_q(name, value)
+            queryset = queryset.filter(query)
+        return queryset
