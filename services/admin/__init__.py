@@ -1,0 +1,255 @@
+"""Admin of the service catalog, driven by the service types' metadata.
+
+- ``/admin/services/service/catalog/``: the catalog, one card per service type with an Order button
+  (also where "Add service" leads when no type is chosen);
+- the order and change forms are built from the type (``forms.build_service_form``);
+- the change page has a Documentation tab (sanitised markdown, mermaid diagrams drawn in the page)
+  and lifecycle buttons for the legal transitions only.
+Every write calls ``services.services``, like the API.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import router, transaction
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from catalog_site.admin import METADATA_FIELDSET, CatalogModelAdmin
+
+from .. import services
+from ..models import LifecycleEvent, Parameter, Service, ServiceResource, ServiceType
+from ..selectors import catalog_entries, documentation_sections
+from .forms import BASE_FIELDS, attribute_field_names, build_service_form
+
+
+class ServiceResourceInline(admin.TabularInline):
+    """What the service owns (filled by its generator); read-only."""
+
+    model = ServiceResource
+    extra = 0
+    can_delete = False
+    fields = ("role", "object_type", "object_id", "object_display", "created")
+    readonly_fields = fields
+
+    @admin.display(description="Type")
+    def object_type(self, obj):
+        return f"{obj.content_type.app_label}.{obj.content_type.model}"
+
+    @admin.display(description="Object")
+    def object_display(self, obj):
+        return str(obj.object) if obj.object is not None else "(deleted)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class LifecycleEventInline(admin.TabularInline):
+    """The service's history: orders, transitions, updates; read-only."""
+
+    model = LifecycleEvent
+    extra = 0
+    can_delete = False
+    fields = ("created", "from_status", "to_status", "version", "user", "message")
+    readonly_fields = fields
+    verbose_name_plural = "History"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Service)
+class ServiceAdmin(CatalogModelAdmin):
+    """Services: ordered from the catalog page, edited within the modifier and lifecycle rules."""
+
+    list_display = ("service_identifier", "service_type", "tenant", "location", "status", "version", "last_updated")
+    list_filter = ("status", "service_type")
+    list_select_related = ("service_type", "tenant", "location")
+    search_fields = ("service_identifier", "account_reference", "description")
+    autocomplete_fields = ("tenant",)
+    inlines = (ServiceResourceInline, LifecycleEventInline)
+    change_form_template = "admin/services/service/change_form.html"
+    change_list_template = "admin/services/service/change_list.html"
+
+    # -- the form, built from the service type -------------------------------------------------
+    def ordered_type(self, request) -> ServiceType | None:
+        slug = request.GET.get("service_type") or ""
+        return ServiceType.objects.filter(slug=slug).first() if slug else None
+
+    def get_fieldsets(self, request, obj=None):
+        service_type = obj.service_type if obj else self.ordered_type(request)
+        fieldsets = [(None, {"fields": (("read_version",) if obj else ()) + BASE_FIELDS})]
+        if service_type is not None:
+            names = attribute_field_names(service_type, obj)
+            if names:
+                fieldsets.append((f"{service_type.name} attributes", {"fields": names}))
+        if obj is not None:
+            fieldsets.append(METADATA_FIELDSET)
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        service_type = obj.service_type if obj else self.ordered_type(request)
+        kwargs["form"] = build_service_form(service_type, service=obj, user=request.user)
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "location":
+            kwargs["queryset"] = db_field.related_model.objects.filter(kind="site")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_inline_instances(self, request, obj=None):
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if request.method == "POST" and not getattr(request, "_service_saved", False):
+                # The form wrote through the service layer while validating; if the admin then shows
+                # the page again (an invalid inline, say), that write must not stay behind.
+                transaction.set_rollback(True)
+            return response
+
+    def save_model(self, request, obj, form, change):
+        """Only records success: the form saved through ``service_create``/``service_update`` while validating."""
+        request._service_saved = True
+
+    def delete_model(self, request, obj):
+        services.service_delete(service=obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status not in obj.lifecycle.deletable:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        # Bulk deletion would bypass the per-service rule; delete services one by one.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    # -- pages -----------------------------------------------------------------------------------
+    def get_urls(self):
+        return [
+            path("catalog/", self.admin_site.admin_view(self.catalog_view), name="services_service_catalog"),
+            path("<path:object_id>/transition/", self.admin_site.admin_view(self.transition_view),
+                 name="services_service_transition"),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if self.ordered_type(request) is None:
+            if request.GET.get("service_type"):
+                messages.error(request, f"No service type {request.GET['service_type']!r}: pick one from the catalog.")
+            return HttpResponseRedirect(reverse("admin:services_service_catalog"))
+        return super().add_view(request, form_url, extra_context)
+
+    def catalog_view(self, request):
+        """The service catalog: one card per type, each with an Order button."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Service catalog",
+            "opts": self.opts,
+            "entries": catalog_entries(),
+            "order_url": reverse("admin:services_service_add"),
+            "can_order": self.has_add_permission(request),
+        }
+        return TemplateResponse(request, "admin/services/catalog.html", context)
+
+    def transition_view(self, request, object_id):
+        """POST ``to`` and ``version``: a lifecycle transition, with the API's messages."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        service = get_object_or_404(Service.objects.select_related("service_type"), pk=object_id)
+        if not self.has_change_permission(request, service):
+            raise PermissionDenied
+        to = request.POST.get("to", "")
+        try:
+            with transaction.atomic():
+                updated = services.service_transition(service=service, to=to, user=request.user,
+                                                      version=int(request.POST.get("version", "")))
+        except ValueError:
+            messages.error(request, "The form did not carry the version of the service; reload the page.")
+        except services.IllegalTransition as exc:
+            messages.error(request, exc.messages[0])
+        except services.VersionConflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{updated}: {service.status} → {updated.status} (version {updated.version}).")
+        return HttpResponseRedirect(reverse("admin:services_service_change", args=[service.pk]))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        service_type = obj.service_type if obj else self.ordered_type(request)
+        context["service_type"] = service_type
+        if obj is not None:
+            lifecycle = obj.lifecycle
+            can_change = self.has_change_permission(request, obj)
+            context["lifecycle_actions"] = [
+                {"to": to, "label": lifecycle.label(obj.status, to)} for to in lifecycle.targets(obj.status)
+            ] if can_change else []
+            context["transition_url"] = reverse("admin:services_service_transition", args=[obj.pk])
+            context["documentation_sections"] = documentation_sections(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+@admin.register(ServiceType)
+class ServiceTypeAdmin(CatalogModelAdmin):
+    """Service types are data: loaded from ``services/catalog/*.yaml`` (or the API), shown here read-only."""
+
+    list_display = ("name", "slug", "lifecycle", "generator", "source", "order_link")
+    search_fields = ("name", "slug", "description")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "icon", "description", "lifecycle", "generator", "source")}),
+        ("Attributes", {"fields": ("attribute_table",)}),
+        METADATA_FIELDSET,
+    )
+    readonly_fields = ("name", "slug", "icon", "description", "lifecycle", "generator", "source", "attribute_table",
+                       "annotations", "created", "last_updated")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Order")
+    def order_link(self, obj):
+        return format_html('<a href="{}?service_type={}">Order</a>', reverse("admin:services_service_add"), obj.slug)
+
+    @admin.display(description="Attributes")
+    def attribute_table(self, obj):
+        rows = format_html_join(
+            "", "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (a["name"], a["label"], a["kind"], a["modifier"], "yes" if a["required"] else "",
+                 ", ".join(f"{c['value']} ({c['label']})" for c in a["choices"]),
+                 a["description"])
+                for a in obj.attributes
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Name</th><th>Label</th><th>Kind</th><th>Modifier</th><th>Required</th>"
+            "<th>Choices</th><th>Description</th></tr></thead><tbody>{}</tbody></table>", rows,
+        )
+
+
+@admin.register(Parameter)
+class ParameterAdmin(CatalogModelAdmin):
+    """Parameters: value lists behind suggestion lists; edits show in the next form opened."""
+
+    list_display = ("name", "value_count", "description", "last_updated")
+    search_fields = ("name", "description")
+    fieldsets = ((None, {"fields": ("name", "values", "description")}), METADATA_FIELDSET)
+
+    @admin.display(description="Values")
+    def value_count(self, obj):
+        return len(obj.values) if isinstance(obj.values, list) else 0
