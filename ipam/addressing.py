@@ -29,12 +29,13 @@ def parse_network(text: str) -> netaddr.IPNetwork:
     the network the user probably meant.
     """
     text = str(text).strip()
-    if "/" not in text:
-        raise ValueError(f"'{text}' has no prefix length; write it as a network, e.g. '{text}/24'.")
     try:
         network = netaddr.IPNetwork(text)
     except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
         raise ValueError(f"'{text}' is not a valid IPv4 or IPv6 network.") from exc
+    if "/" not in text:
+        example = "64" if network.version == 6 else "24"
+        raise ValueError(f"'{text}' has no prefix length; write it as a network, e.g. '{text}/{example}'.")
     if network.ip != network.network:
         raise ValueError(f"'{text}' has host bits set; did you mean {network.cidr}?")
     return network

@@ -168,3 +168,7 @@ class VLANAdmin(CatalogModelAdmin):
     autocomplete_fields = ("l2domain", "tenant")
     fieldsets = ((None, {"fields": ("l2domain", "vid", "name", "status", "role", "tenant", "description")}),
                  METADATA_FIELDSET)
+
+
+# The pools' admin lives beside, in its own module (imported here so that the admin finds it).
+from .pool_admin import IPAddressPoolAdmin, NumberPoolAdmin, PrefixPoolAdmin  # noqa: E402, F401

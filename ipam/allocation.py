@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import netaddr
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 
 from catalog_site.locks import advisory_lock
 
@@ -118,15 +118,20 @@ def _find_prefix(space: FreeSpace, length: int) -> int | None:
             return None
         pk, start, block_length = block[0], unpack(block[1]), block[2]
         candidate = netaddr.IPNetwork((start, length), version=container.family)
-        # The index may not know of a prefix made without signals (bulk imports): one query checks
-        # the table for anything inside the candidate or between it and the container.
+        # The index may not know of a prefix made without signals (bulk imports): check the table
+        # for anything inside the candidate or between it and the container (two index probes;
+        # one OR of both would defeat the index).
         first, last = pack(start), pack(start + candidate.size - 1)
-        overlapping = Prefix.objects.filter(
-            Q(family=container.family, network__gte=first, network__lte=last, prefix_length__gte=length)
-            | containing_q(candidate, longer_than=container.prefix_length),
-            namespace_id=container.namespace_id,
-        ).values_list("prefix", flat=True)[:MAX_REPAIRS]
-        conflicts = list(overlapping)
+        in_namespace = Prefix.objects.filter(namespace_id=container.namespace_id)
+        conflicts = list(
+            in_namespace.filter(family=container.family, network__gte=first, network__lte=last,
+                                prefix_length__gte=length).values_list("prefix", flat=True)[:MAX_REPAIRS]
+        )
+        if not conflicts:
+            conflicts = list(
+                in_namespace.filter(containing_q(candidate, longer_than=container.prefix_length))
+                .values_list("prefix", flat=True)[:1]
+            )
         if not conflicts:
             freespace.split(space, pk, start, block_length, start, length)
             return start
@@ -229,7 +234,9 @@ def allocate_ip_address(*, pool: IPAddressPool, identifier: str, data=None) -> A
     resources = _resources(pool, FreeSpace.Kind.IP)
     if not resources:
         raise PoolExhausted(f"Pool {pool.name} has no resources.")
-    ip = IPAddress(status=pool.default_status)
+    # The namespace is set now (from the first resource) so that the model's default, a lookup of
+    # the default namespace, does not run; each resource sets its own below.
+    ip = IPAddress(status=pool.default_status, namespace_id=resources[0].prefix.namespace_id)
     _apply_data(ip, data, IP_DATA_FIELDS)
     for space in _resource_spaces(resources, FreeSpace.Kind.IP):
         container = space.container

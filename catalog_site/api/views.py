@@ -1,7 +1,8 @@
 """ViewSet base classes: brief mode, all-or-nothing bulk creation, one transaction per write."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from rest_framework import status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -29,8 +30,16 @@ class CatalogModelViewSet(viewsets.ModelViewSet):
         many = isinstance(request.data, list)
         serializer = self.get_serializer(data=request.data, many=many)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            self.perform_create(serializer)
+        try:
+            with transaction.atomic():
+                self.perform_create(serializer)
+        except IntegrityError as exc:
+            if not many:
+                raise  # a race with another writer: the exception handler answers 409
+            # Each item was checked against the database, not against its neighbours in the list.
+            raise ValidationError(
+                {"non_field_errors": [f"Objects of this list clash with each other: {str(exc).splitlines()[0]}"]}
+            ) from exc
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):

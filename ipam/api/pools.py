@@ -213,6 +213,14 @@ class PoolViewSet(CatalogModelViewSet):
     """Shared actions of the pool endpoints."""
 
     detail_serializer_class = None
+    # What the actions on one pool read: the pool and the objects its answer nests, nothing more
+    # (the list's prefetch of every resource would cost two queries per allocation).
+    action_related: tuple[str, ...] = ()
+
+    def get_queryset(self):
+        if self.action in {"allocate", "release", "allocations"}:
+            return self.queryset.model.objects.select_related(*self.action_related)
+        return super().get_queryset()
 
     def get_serializer_class(self):
         if self.action == "retrieve":
@@ -235,7 +243,7 @@ class PoolViewSet(CatalogModelViewSet):
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None):
         """Allocate for an identifier: 201 when new, 200 when the identifier already held it."""
-        pool = self.get_object()
+        pool = self.pool = self.get_object()
         body = AllocateRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = allocation_errors(lambda: self.allocate_one(pool, body.validated_data))
@@ -287,12 +295,15 @@ class PrefixPoolViewSet(PoolViewSet):
     serializer_class = PrefixPoolSerializer
     detail_serializer_class = PrefixPoolDetailSerializer
     filterset_fields = ("name", "namespace")
+    action_related = ("namespace",)
 
     def allocate_one(self, pool, body):
         return allocation.allocate_prefix(pool=pool, identifier=body["identifier"],
                                           prefix_length=body.get("prefix_length"), data=body.get("data"))
 
     def represent(self, prefix, request):
+        if prefix.namespace_id == self.pool.namespace_id:
+            prefix.namespace = self.pool.namespace  # already read with the pool
         return dict(PrefixSerializer(prefix, context=self.get_serializer_context()).data)
 
     def ledger(self, pool):

@@ -231,7 +231,9 @@ class FreeBlock(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["space", "network"], name="ipam_freeblock_unique_network")]
-        indexes = [models.Index(fields=["space", "prefix_length", "network"], name="ipam_freeblock_fit")]
+        # Best fit reads "prefix_length <= L ORDER BY prefix_length DESC, network": the index has
+        # the same mixed directions, so it is one index probe, not a sort of every free block.
+        indexes = [models.Index(fields=["space", "-prefix_length", "network"], name="ipam_freeblock_fit")]
 
     def __str__(self):
         return f"free block /{self.prefix_length} of space {self.space_id}"

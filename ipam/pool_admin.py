@@ -1,0 +1,202 @@
+"""Admin of resource pools: utilisation, the allocation ledger inline, and an "Allocate" page.
+
+The allocate page calls the same service functions as the API (``ipam/allocation.py``), so it
+refuses the same things with the same messages.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Sum
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from catalog_site.admin import METADATA_FIELDSET, CatalogModelAdmin
+
+from . import allocation, freespace
+from .models import (
+    FreeSpace,
+    IPAddressAllocation,
+    IPAddressPool,
+    IPAddressPoolResource,
+    NumberAllocation,
+    NumberPool,
+    PrefixAllocation,
+    PrefixPool,
+    PrefixPoolResource,
+)
+
+
+class AllocateForm(forms.Form):
+    identifier = forms.CharField(max_length=255, help_text="Usually a service identifier, e.g. DI-12345.")
+    prefix_length = forms.IntegerField(required=False, min_value=0, max_value=128,
+                                       help_text="Prefix pools only; empty for the pool's default.")
+
+
+def utilization_bar(used: int, total: int) -> str:
+    percent = round(100 * used / total, 1) if total else 0.0
+    return format_html(
+        '<div style="width:12em;border:1px solid #ccc;"><div style="width:{}%;background:#79aec8;">&nbsp;</div></div>'
+        "{} of {} used ({}%)", min(percent, 100), used, total, percent,
+    )
+
+
+class PoolAdmin(CatalogModelAdmin):
+    """Shared pool admin: the Allocate page and the utilisation column."""
+
+    allocate_call = None
+    search_fields = ("name", "description")
+    list_filter = ("tenant",)
+    autocomplete_fields = ("tenant",)
+
+    def get_urls(self):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [
+            path(
+                "<int:pk>/allocate/",
+                self.admin_site.admin_view(self.allocate_view),
+                name=f"{info[0]}_{info[1]}_allocate",
+            ),
+            *super().get_urls(),
+        ]
+
+    def allocate_view(self, request, pk):
+        pool = get_object_or_404(self.model, pk=pk)
+        if not self.has_change_permission(request, pool):
+            raise PermissionDenied
+        form = AllocateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = self.allocate(pool, form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except allocation.AllocationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                verb = "Allocated" if result.created else "Already allocated:"
+                self.message_user(request, f"{verb} {result.resource} for {form.cleaned_data['identifier']}.",
+                                  messages.SUCCESS)
+                info = self.model._meta.app_label, self.model._meta.model_name
+                return redirect(reverse(f"admin:{info[0]}_{info[1]}_change", args=[pool.pk]))
+        context = {**self.admin_site.each_context(request), "title": f"Allocate from {pool}", "form": form,
+                   "pool": pool, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/ipam/allocate.html", context)
+
+    @admin.display(description="Allocate")
+    def allocate_link(self, pool):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        url = reverse(f"admin:{info[0]}_{info[1]}_allocate", args=[pool.pk])
+        return format_html('<a class="button" href="{}">Allocate</a>', url)
+
+
+class NumberAllocationInline(admin.TabularInline):
+    model = NumberAllocation
+    extra = 0
+    fields = ("identifier", "value", "created")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NumberPool)
+class NumberPoolAdmin(PoolAdmin):
+    list_display = ("name", "start", "end", "l2domain", "utilization", "allocate_link")
+    autocomplete_fields = ("tenant", "l2domain")
+    inlines = (NumberAllocationInline,)
+    readonly_fields = ("utilization", "created", "last_updated")
+    fieldsets = ((None, {"fields": ("name", "start", "end", "l2domain", "tenant", "description", "utilization")}),
+                 METADATA_FIELDSET)
+
+    def allocate(self, pool, data):
+        return allocation.allocate_number(pool=pool, identifier=data["identifier"])
+
+    @admin.display(description="Utilisation")
+    def utilization(self, pool):
+        if pool.pk is None:
+            return "-"
+        free = pool.free_ranges.aggregate(n=Sum(F("end") - F("start") + 1))["n"] or 0
+        return utilization_bar(pool.size - free, pool.size)
+
+
+def space_utilization(pool, kind):
+    used = total = 0
+    for resource in pool.pool_resources.select_related("prefix"):
+        space = freespace.ensure_space(resource.prefix, kind)
+        size = resource.prefix.size - len(freespace.reserved_addresses(resource.prefix, kind))
+        total += size
+        used += size - freespace.free_addresses(space)
+    return utilization_bar(used, total)
+
+
+class PrefixPoolResourceInline(admin.TabularInline):
+    model = PrefixPoolResource
+    extra = 1
+    autocomplete_fields = ("prefix",)
+
+
+class PrefixAllocationInline(admin.TabularInline):
+    model = PrefixAllocation
+    extra = 0
+    fields = ("identifier", "prefix", "created")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PrefixPool)
+class PrefixPoolAdmin(PoolAdmin):
+    list_display = ("name", "namespace", "default_prefix_length", "utilization", "allocate_link")
+    autocomplete_fields = ("tenant", "namespace")
+    inlines = (PrefixPoolResourceInline, PrefixAllocationInline)
+    readonly_fields = ("utilization", "created", "last_updated")
+    fieldsets = ((None, {"fields": ("name", "namespace", "default_prefix_length", "default_status", "default_role",
+                                    "tenant", "description", "utilization")}), METADATA_FIELDSET)
+
+    def allocate(self, pool, data):
+        return allocation.allocate_prefix(pool=pool, identifier=data["identifier"],
+                                          prefix_length=data.get("prefix_length"))
+
+    @admin.display(description="Utilisation")
+    def utilization(self, pool):
+        return space_utilization(pool, FreeSpace.Kind.PREFIX) if pool.pk else "-"
+
+
+class IPAddressPoolResourceInline(admin.TabularInline):
+    model = IPAddressPoolResource
+    extra = 1
+    autocomplete_fields = ("prefix",)
+
+
+class IPAddressAllocationInline(admin.TabularInline):
+    model = IPAddressAllocation
+    extra = 0
+    fields = ("identifier", "ip_address", "created")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IPAddressPool)
+class IPAddressPoolAdmin(PoolAdmin):
+    list_display = ("name", "default_status", "utilization", "allocate_link")
+    inlines = (IPAddressPoolResourceInline, IPAddressAllocationInline)
+    readonly_fields = ("utilization", "created", "last_updated")
+    fieldsets = ((None, {"fields": ("name", "default_status", "tenant", "description", "utilization")}),
+                 METADATA_FIELDSET)
+
+    def allocate(self, pool, data):
+        return allocation.allocate_ip_address(pool=pool, identifier=data["identifier"])
+
+    @admin.display(description="Utilisation")
+    def utilization(self, pool):
+        return space_utilization(pool, FreeSpace.Kind.IP) if pool.pk else "-"
