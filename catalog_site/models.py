@@ -4,12 +4,36 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, router, transaction
 from django.utils import timezone
 from mptt.models import MPTTModel
 
 from .locks import advisory_lock
+
+
+class ConstraintErrorFields:
+    """Reports a violated constraint against the field a user would change.
+
+    Django reports a multi-field unique constraint (a device name at a location) as a non-field
+    error; the API would then answer ``non_field_errors`` and the admin show it above the form.
+    ``constraint_error_fields`` maps a constraint's name to the field to blame instead.
+    """
+
+    constraint_error_fields: dict[str, str] = {}
+
+    def validate_constraints(self, exclude=None):
+        errors = {}
+        using = router.db_for_write(type(self), instance=self)
+        for model_class, constraints in self.get_constraints():
+            for constraint in constraints:
+                try:
+                    constraint.validate(model_class, self, exclude=exclude, using=using)
+                except ValidationError as exc:
+                    field = self.constraint_error_fields.get(constraint.name, NON_FIELD_ERRORS)
+                    errors.setdefault(field, []).extend(exc.error_list)
+        if errors:
+            raise ValidationError(errors)
 
 
 class ChangeTrackedModel(models.Model):

@@ -1,35 +1,11 @@
 """Locations, manufacturers, devices and interfaces."""
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models, router
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Q
 from mptt.models import TreeForeignKey
 
-from catalog_site.models import PrimaryModel, TreeModel
-
-
-class ConstraintErrorFields:
-    """Reports a violated constraint against the field a user would change.
-
-    Django reports a multi-field unique constraint (a device name at a location) as a non-field
-    error; the API would then answer ``non_field_errors`` and the admin show it above the form.
-    ``constraint_error_fields`` maps a constraint's name to the field to blame instead.
-    """
-
-    constraint_error_fields: dict[str, str] = {}
-
-    def validate_constraints(self, exclude=None):
-        errors = {}
-        using = router.db_for_write(type(self), instance=self)
-        for model_class, constraints in self.get_constraints():
-            for constraint in constraints:
-                try:
-                    constraint.validate(model_class, self, exclude=exclude, using=using)
-                except ValidationError as exc:
-                    field = self.constraint_error_fields.get(constraint.name, NON_FIELD_ERRORS)
-                    errors.setdefault(field, []).extend(exc.error_list)
-        if errors:
-            raise ValidationError(errors)
+from catalog_site.models import ConstraintErrorFields, PrimaryModel, TreeModel
 
 
 class Location(ConstraintErrorFields, TreeModel):

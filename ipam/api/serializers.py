@@ -8,7 +8,6 @@ constraints, run by ``BaseModelSerializer.validate``.
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.settings import api_settings
 
 from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
 from dcim.models import Interface, Location
@@ -25,27 +24,10 @@ def tenant_field():
                               allow_null=True)
 
 
-class UniqueInScopeSerializer(BaseModelSerializer):
-    """Surfaces a broken "unique in its namespace / L2 domain" constraint on the field the user typed.
-
-    A multi-field ``UniqueConstraint`` is reported by Django as a non-field error; the user, though,
-    chose the prefix (or the VLAN id), not the namespace, so the message belongs on that field.
-    DRF's own unique-together validator is switched off (``Meta.validators = []``): it would make
-    the scope field required although the model gives it a default, and the model check already
-    covers it.
-    """
-
-    unique_in_scope_field: str
-
-    def validate(self, attrs):
-        try:
-            return super().validate(attrs)
-        except serializers.ValidationError as exc:
-            detail = exc.detail
-            key = api_settings.NON_FIELD_ERRORS_KEY
-            if isinstance(detail, dict) and key in detail and self.unique_in_scope_field not in detail:
-                detail[self.unique_in_scope_field] = detail.pop(key)
-            raise
+# The VLAN, address and prefix serializers switch DRF's own unique-together validators off
+# (``Meta.validators = []``): they would make the scope (namespace, L2 domain) required although the
+# model gives it a default. The models check uniqueness themselves and key the error to the field
+# the user typed (``constraint_error_fields``, ``IPAddress.clean``), for the admin and the API alike.
 
 
 class NamespaceSerializer(BaseModelSerializer):
@@ -70,10 +52,9 @@ class L2DomainSerializer(BaseModelSerializer):
         brief_fields = ("id", "url", "display", "name")
 
 
-class VLANSerializer(UniqueInScopeSerializer):
+class VLANSerializer(BaseModelSerializer):
     """A VLAN; ``l2domain`` defaults to the "default" L2 domain."""
 
-    unique_in_scope_field = "vid"
 
     l2domain = RelatedObjectField(serializer=L2DomainSerializer, queryset=L2Domain.objects.all(), required=False)
     tenant = tenant_field()
@@ -85,10 +66,9 @@ class VLANSerializer(UniqueInScopeSerializer):
         validators = []
 
 
-class IPAddressSerializer(UniqueInScopeSerializer):
+class IPAddressSerializer(BaseModelSerializer):
     """An address with its length (``192.0.2.1/24``); ``namespace`` defaults to "Global"."""
 
-    unique_in_scope_field = "address"
 
     namespace = RelatedObjectField(serializer=NamespaceSerializer, queryset=Namespace.objects.all(), required=False)
     interface = RelatedObjectField(
@@ -108,10 +88,9 @@ class IPAddressSerializer(UniqueInScopeSerializer):
         validators = []
 
 
-class PrefixSerializer(UniqueInScopeSerializer):
+class PrefixSerializer(BaseModelSerializer):
     """A prefix; ``namespace`` defaults to "Global". ``family`` and ``prefix_length`` are derived."""
 
-    unique_in_scope_field = "prefix"
 
     namespace = RelatedObjectField(serializer=NamespaceSerializer, queryset=Namespace.objects.all(), required=False)
     tenant = tenant_field()

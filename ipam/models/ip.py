@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from catalog_site.models import PrimaryModel
+from catalog_site.models import ConstraintErrorFields, PrimaryModel
 
 from ..addressing import pack, parse_interface_address, parse_network, supernet_keys, unpack
 
@@ -75,7 +75,7 @@ class PrefixQuerySet(models.QuerySet):
         return self.filter(containing_q(network, include_self=include_self, namespace=namespace))
 
 
-class Prefix(PrimaryModel):
+class Prefix(ConstraintErrorFields, PrimaryModel):
     """An IPv4 or IPv6 network in a namespace.
 
     ``prefix`` is the canonical CIDR text; ``family``, ``prefix_length``, ``network`` (first
@@ -111,6 +111,7 @@ class Prefix(PrimaryModel):
     )
 
     objects = PrefixQuerySet.as_manager()
+    constraint_error_fields = {"ipam_prefix_unique_namespace_prefix": "prefix"}
 
     class Meta:
         ordering = ["namespace_id", "family", "network", "prefix_length"]

@@ -4,7 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from catalog_site.models import PrimaryModel
+from catalog_site.models import ConstraintErrorFields, PrimaryModel
 
 DEFAULT_L2DOMAIN = "default"
 
@@ -30,7 +30,7 @@ def default_l2domain_id() -> int:
     return L2Domain.get_default().pk
 
 
-class VLAN(PrimaryModel):
+class VLAN(ConstraintErrorFields, PrimaryModel):
     """An 802.1Q VLAN: its id (1-4094) is unique in its L2 domain."""
 
     class Status(models.TextChoices):
@@ -52,6 +52,8 @@ class VLAN(PrimaryModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     role = models.CharField(max_length=50, blank=True)
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="vlans")
+
+    constraint_error_fields = {"ipam_vlan_unique_l2domain_vid": "vid", "ipam_vlan_vid_range": "vid"}
 
     class Meta:
         ordering = ["l2domain__name", "vid"]
