@@ -37,7 +37,10 @@ class ServiceType(PrimaryModel):
 
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=100, unique=True)
-    icon = models.CharField(max_length=50, blank=True, help_text="An emoji or a short icon name shown on the card.")
+    icon = models.CharField(
+        max_length=50, blank=True,
+        help_text="A shipped icon name (services/static/services/icons: globe) or a short text such as an emoji.",
+    )
     lifecycle = models.CharField(max_length=50, default="default", choices=[(name, name) for name in LIFECYCLES])
     generator = models.CharField(
         max_length=200, blank=True, validators=[dotted_path_validator],

@@ -8,12 +8,15 @@
 Every write calls ``services.services``, like the API.
 """
 
+from pathlib import Path
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -23,6 +26,14 @@ from .. import services
 from ..models import LifecycleEvent, Parameter, Service, ServiceResource, ServiceType
 from ..selectors import catalog_entries, documentation_sections
 from .forms import BASE_FIELDS, attribute_field_names, build_service_form
+
+ICON_DIR = Path(__file__).resolve().parent.parent / "static" / "services" / "icons"
+SHIPPED_ICONS = frozenset(path.stem for path in ICON_DIR.glob("*.svg"))
+
+
+def icon_url(icon: str) -> str | None:
+    """The static URL of a shipped icon named ``icon``, or None (the icon is then shown as text)."""
+    return static(f"services/icons/{icon}.svg") if icon in SHIPPED_ICONS else None
 
 
 class ServiceResourceInline(admin.TabularInline):
@@ -155,11 +166,14 @@ class ServiceAdmin(CatalogModelAdmin):
         """The service catalog: one card per type, each with an Order button."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
+        entries = list(catalog_entries())
+        for entry in entries:
+            entry.icon_url = icon_url(entry.icon)
         context = {
             **self.admin_site.each_context(request),
             "title": "Service catalog",
             "opts": self.opts,
-            "entries": catalog_entries(),
+            "entries": entries,
             "order_url": reverse("admin:services_service_add"),
             "can_order": self.has_add_permission(request),
         }
@@ -190,6 +204,9 @@ class ServiceAdmin(CatalogModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         service_type = obj.service_type if obj else self.ordered_type(request)
         context["service_type"] = service_type
+        if add and service_type is not None:
+            context["title"] = f"Order {service_type.name}"
+            context["service_type_icon_url"] = icon_url(service_type.icon)
         if obj is not None:
             lifecycle = obj.lifecycle
             can_change = self.has_change_permission(request, obj)

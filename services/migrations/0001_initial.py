@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 ('annotations', models.JSONField(blank=True, default=dict)),
                 ('slug', models.SlugField(max_length=100, unique=True)),
                 ('name', models.CharField(max_length=100, unique=True)),
-                ('icon', models.CharField(blank=True, help_text='An emoji or a short icon name shown on the card.', max_length=50)),
+                ('icon', models.CharField(blank=True, help_text='A shipped icon name (services/static/services/icons: globe) or a short text such as an emoji.', max_length=50)),
                 ('lifecycle', models.CharField(choices=[('default', 'default')], default='default', max_length=50)),
                 ('generator', models.CharField(blank=True, help_text='Dotted path of the generator class that provisions services of this type.', max_length=200, validators=[django.core.validators.RegexValidator('^([A-Za-z_][A-Za-z0-9_]*)(\\.[A-Za-z_][A-Za-z0-9_]*)+$', 'Give a dotted Python path (package.module.Class).')])),
                 ('attributes', models.JSONField(blank=True, default=list)),

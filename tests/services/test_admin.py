@@ -73,7 +73,7 @@ class TestCatalogPage:
         html = response.content.decode()
         assert 'data-service-type="dedicated-internet"' in html
         assert "Dedicated Internet" in html and "A dedicated physical port with complete internet connectivity." in html
-        assert "🌐" in html
+        assert '<img src="/static/services/icons/globe.svg" alt="">' in html
         assert f'href="{ADD}?service_type=dedicated-internet">Order</a>' in html
 
     def test_add_without_a_type_leads_to_the_catalog(self, admin_client):
