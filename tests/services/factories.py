@@ -9,16 +9,23 @@ from tests.api_mixins import next_number
 
 DOC_WITH_DIAGRAM = """# Dedicated Internet {identifier}
 
-Delivered on **sw01** port Ethernet5.
+Delivered on **sw01** port Ethernet5, routed by the edge routers of the site.
+
+| Resource | Value |
+|----------|-------|
+| Customer port | sw01 Ethernet5 (1 Gbps) |
+| VLAN | 1001 |
+| Customer prefix | 203.0.113.16/28 |
 
 ```mermaid
 graph LR
   customer[Customer] --> sw01[sw01 Ethernet5]
   sw01 --> rb01[rb01 edge]
+  sw01 --> rb02[rb02 edge]
   rb01 --> internet((Internet))
+  rb02 --> internet
 ```
 """
-
 
 def make_tenant(parent=None) -> Tenant:
     n = next_number()

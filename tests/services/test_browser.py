@@ -1,0 +1,150 @@
+"""The service admin in a real headless Chromium: order, suggestions, lifecycle buttons, mermaid as SVG.
+
+Uses Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them); skipped only when
+they are absent. The page loads the vendored mermaid script from the live server's static files,
+so the test also proves that no CDN is needed.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from services import services
+from services.models import Service
+
+from .factories import DOC_WITH_DIAGRAM, make_site, make_tenant
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "service-documentation.png"
+
+pytestmark = [
+    pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
+                       reason=f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", "--window-size=1280,1000", f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=DriverService(executable_path=CHROMEDRIVER))
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def wait_for(driver, condition, timeout=20):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # An element of the page being replaced goes stale mid-check: look again.
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+
+
+def log_in(driver, base_url):
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base_url}/admin/login/")
+    driver.find_element(By.NAME, "username").send_keys("admin")
+    driver.find_element(By.NAME, "password").send_keys("admin-password")
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait_for(driver, lambda d: "/admin/login/" not in d.current_url)
+
+
+def pick_autocomplete(driver, field_id, text):
+    """Choose ``text`` in a Django admin autocomplete (select2) field, as a user would."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, f"#{field_id} + .select2 .select2-selection").click()
+    search = wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR,
+                                                       ".select2-container--open .select2-search__field"))
+    search.send_keys(text)
+    option = wait_for(driver, lambda d: next((o for o in d.find_elements(By.CSS_SELECTOR, ".select2-results__option")
+                                              if o.text == text), None))
+    option.click()
+
+
+def test_order_suggestions_lifecycle_and_documentation(browser, live_server, admin_user):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import Select
+
+    tenant, site = make_tenant(), make_site()
+    log_in(browser, live_server.url)
+
+    # The catalog: a card per service type, each with an Order button.
+    browser.get(f"{live_server.url}/admin/services/service/catalog/")
+    card = browser.find_element(By.CSS_SELECTOR, '[data-service-type="dedicated-internet"]')
+    assert "A dedicated physical port with complete internet connectivity." in card.text
+    card.find_element(By.LINK_TEXT, "Order").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "id_attr_bandwidth"))
+
+    # The order form, built from the type.
+    browser.find_element(By.ID, "id_service_identifier").send_keys("DI-BROWSER-1")
+    pick_autocomplete(browser, "id_tenant", tenant.name)
+    Select(browser.find_element(By.ID, "id_location")).select_by_visible_text(site.name)
+    bandwidth = Select(browser.find_element(By.ID, "id_attr_bandwidth"))
+    assert [o.text for o in bandwidth.options][1:] == [
+        "Hundred Megabits — 100 Mbps of committed bandwidth.",
+        "One Gigabit — 1 Gbps of committed bandwidth.",
+        "Ten Gigabits — 10 Gbps of committed bandwidth.",
+    ]
+    bandwidth.select_by_value("1000")
+    Select(browser.find_element(By.ID, "id_attr_ip_package")).select_by_value("medium")
+    port_type = browser.find_element(By.ID, "id_attr_port_type")
+    suggestions = browser.find_element(By.ID, port_type.get_attribute("list"))
+    assert [o.get_attribute("value") for o in suggestions.find_elements(By.TAG_NAME, "option")] == [
+        "1000BASE-T", "1000BASE-LX", "10GBASE-LR", "10GBASE-SR"]
+    port_type.send_keys("10GBASE-LR")
+    browser.find_element(By.NAME, "_continue").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-transition]"))
+
+    service = Service.objects.get(service_identifier="DI-BROWSER-1")
+    assert (service.status, service.tenant, service.location) == ("draft", tenant, site)
+    assert service.attributes == {"bandwidth": 1000, "ip_package": "medium", "port_type": "10GBASE-LR"}
+
+    # Lifecycle buttons: only the legal transitions, each moving the service on.
+    for label, status in (("Deliver", "in-delivery"), ("Mark active", "active")):
+        buttons = {b.text: b for b in browser.find_elements(By.CSS_SELECTOR, "[data-transition]")}
+        buttons[label].click()
+        wait_for(browser, staleness_of(buttons[label]))
+        wait_for(browser, lambda d, s=status: d.find_element(By.CSS_SELECTOR, ".service-status").get_attribute(
+            "data-status") == s)
+    assert [b.text for b in browser.find_elements(By.CSS_SELECTOR, "[data-transition]")] == [
+        "Redeliver", "Decommission"]
+
+    # The generator does not exist yet: write the documentation through the service layer.
+    service.refresh_from_db()
+    documentation = DOC_WITH_DIAGRAM.format(identifier=service.service_identifier)
+    services.service_set_generated_attributes(service=service, attributes={"documentation": documentation})
+    browser.execute_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
+    browser.get(f"{live_server.url}/admin/services/service/{service.pk}/change/")
+    browser.find_element(By.CSS_SELECTOR, '[data-service-tab="documentation"]').click()
+    svg = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, '[data-service-panel="documentation"] pre.mermaid svg'))[0]
+    assert svg.is_displayed()
+    assert "rb01 edge" in svg.text and "Internet" in svg.text
+    assert not browser.find_element(By.CSS_SELECTOR, '[data-service-panel="service-details"]').is_displayed()
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(SCREENSHOT))
+
+    # A hostile documentation value: the handler is gone, the diagram is still drawn.
+    services.service_set_generated_attributes(service=service, attributes={
+        "documentation": documentation + '\n<img src="x" onerror="document.title=\'pwned\'">\n'
+                                         '<script>document.title="pwned"</script>\n'})
+    browser.get(f"{live_server.url}/admin/services/service/{service.pk}/change/#documentation")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-service-panel="documentation"] svg'))
+    assert browser.title != "pwned"
