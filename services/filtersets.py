@@ -4,6 +4,8 @@ import contextlib
 
 import django_filters
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from catalog_site.filtersets import BaseFilterSet, TreeNodeFilter
 from dcim.models import Location
@@ -14,6 +16,11 @@ from .models import Parameter, Service, ServiceType
 from .schema import NAME_RE
 
 ATTRIBUTE_FILTER_PREFIX = "attr_"
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SlugFilter(django_filters.ModelMultipleChoiceFilter):
+    """Related objects chosen by slug (several allowed); a slug in the OpenAPI schema."""
 
 
 class ServiceTypeFilterSet(BaseFilterSet):
@@ -61,9 +68,7 @@ class ServiceFilterSet(BaseFilterSet):
       compared as text, as an integer and as a boolean, so ``1000`` matches the choice 1000.
     """
 
-    service_type = django_filters.ModelMultipleChoiceFilter(
-        field_name="service_type__slug", to_field_name="slug", queryset=ServiceType.objects.all()
-    )
+    service_type = SlugFilter(field_name="service_type__slug", to_field_name="slug", queryset=ServiceType.objects.all())
     service_type_id = django_filters.ModelMultipleChoiceFilter(
         field_name="service_type", queryset=ServiceType.objects.all()
     )

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from catalog_site.api.exceptions import Conflict
@@ -14,6 +15,13 @@ from .. import filtersets, services
 from ..models import Parameter
 from ..selectors import catalog_entries, service_list_queryset
 from . import serializers
+
+
+class CanChangeServices(BasePermission):
+    """A transition changes a service: it needs ``change_service`` (a POST would otherwise ask for ``add``)."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.has_perm("services.change_service"))
 
 
 class ServiceDomainErrorsMixin:
@@ -63,7 +71,7 @@ class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
         services.service_delete(service=instance)
 
     @extend_schema(request=serializers.TransitionSerializer, responses=serializers.ServiceSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[CanChangeServices])
     def transition(self, request, pk=None):
         """Request a lifecycle transition: ``{"to": "<status>", "version": <the version read>}``.
 
