@@ -140,7 +140,7 @@ class ServiceResource(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["service", "role", "pk"]
+        ordering = ["service_id", "role", "pk"]  # by column: no join to the service
         indexes = [models.Index(fields=["content_type", "object_id"], name="services_resource_object")]
         constraints = [
             models.UniqueConstraint(
@@ -167,7 +167,7 @@ class LifecycleEvent(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["service", "-pk"]
+        ordering = ["-pk"]
 
     def __str__(self):
         return f"{self.service}: {self.from_status or '-'} -> {self.to_status} (v{self.version})"

@@ -45,6 +45,9 @@ class ServiceResourceInline(admin.TabularInline):
     fields = ("role", "object_type", "object_id", "object_display", "created")
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("content_type").prefetch_related("object")
+
     @admin.display(description="Type")
     def object_type(self, obj):
         return f"{obj.content_type.app_label}.{obj.content_type.model}"
