@@ -174,8 +174,11 @@ def _full_clean(service: Service, field_errors: dict, attribute_errors: dict) ->
 
 
 def _lock(service: Service, version, *, check_version: bool = True) -> Service:
-    """The service's row, locked until the transaction ends, after checking ``version``."""
-    locked = Service.objects.select_for_update().select_related("service_type").get(pk=service.pk)
+    """The service's row, locked until the transaction ends, after checking ``version``.
+
+    Only the service's row: locking its type too would serialise every write to services of a type.
+    """
+    locked = Service.objects.select_for_update(of=("self",)).select_related("service_type").get(pk=service.pk)
     if check_version and (isinstance(version, bool) or version != locked.version):
         raise VersionConflict(locked, version)
     return locked
@@ -324,7 +327,7 @@ def service_set_generated_attributes(*, service: Service, attributes: dict, vers
 @transaction.atomic
 def service_delete(*, service: Service) -> None:
     """Delete a service that owns nothing: one still in draft, or decommissioned."""
-    locked = Service.objects.select_for_update().select_related("service_type").get(pk=service.pk)
+    locked = Service.objects.select_for_update(of=("self",)).select_related("service_type").get(pk=service.pk)
     if locked.status not in locked.lifecycle.deletable:
         allowed = " or ".join(sorted(locked.lifecycle.deletable))
         raise DeletionRefused(f"Service {locked.service_identifier} is {locked.status}; only a {allowed} "
