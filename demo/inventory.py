@@ -7,7 +7,16 @@ missing, so ``load_demo`` can run any number of times.
 from django.db import transaction
 
 from dcim.models import Device, Interface, Location, Manufacturer
-from ipam.models import L2Domain, Namespace, Prefix
+from ipam.models import (
+    IPAddressPool,
+    IPAddressPoolResource,
+    L2Domain,
+    Namespace,
+    NumberPool,
+    Prefix,
+    PrefixPool,
+    PrefixPoolResource,
+)
 from tenancy.models import Tenant
 
 # country -> metro -> site
@@ -103,6 +112,25 @@ def load_ipam() -> None:
         )
 
 
+def load_pools() -> None:
+    """The three pools of the Dedicated Internet scenario."""
+    namespace = Namespace.get_default()
+    NumberPool.objects.get_or_create(
+        name="Customer vlan pool", defaults={"start": 1000, "end": 2000, "l2domain": L2Domain.get_default()}
+    )
+    prefixes, _ = PrefixPool.objects.get_or_create(
+        name="Customer prefixes pool", defaults={"namespace": namespace, "default_prefix_length": 28}
+    )
+    for position, text in enumerate(("203.0.113.0/24", "100.64.0.0/16")):
+        PrefixPoolResource.objects.get_or_create(
+            pool=prefixes, prefix=Prefix.objects.get(namespace=namespace, prefix=text), defaults={"position": position}
+        )
+    management, _ = IPAddressPool.objects.get_or_create(name="Management IP pool")
+    IPAddressPoolResource.objects.get_or_create(
+        pool=management, prefix=Prefix.objects.get(namespace=namespace, prefix="172.16.1.0/24")
+    )
+
+
 @transaction.atomic
 def load_inventory() -> dict:
     """Load tenants, locations, devices and the IPAM containers; returns counts for the summary."""
@@ -112,10 +140,12 @@ def load_inventory() -> dict:
     for site in load_sites():
         load_devices(site, arista, juniper)
     load_ipam()
+    load_pools()
     return {
         "tenants": Tenant.objects.count(),
         "locations": Location.objects.count(),
         "devices": Device.objects.count(),
         "interfaces": Interface.objects.count(),
         "prefixes": Prefix.objects.count(),
+        "pools": NumberPool.objects.count() + PrefixPool.objects.count() + IPAddressPool.objects.count(),
     }

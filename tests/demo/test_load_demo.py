@@ -6,6 +6,8 @@ import pytest
 from django.core.management import call_command
 
 from dcim.models import Device, Interface, Location
+from ipam.allocation import allocate_ip_address, allocate_prefix
+from ipam.models import IPAddressPool, NumberPool, PrefixPool
 
 
 @pytest.mark.django_db
@@ -25,3 +27,10 @@ def test_load_demo_is_idempotent_and_prints_credentials(django_user_model):
     ports = Interface.objects.filter(device__location=paris, device__name="sw01", role="customer")
     assert ports.filter(speed=1000, status="free", enabled=False).count() == 6
     assert ports.filter(speed=10000).count() == 2
+    vlans = NumberPool.objects.get(name="Customer vlan pool")
+    assert (vlans.start, vlans.end, vlans.l2domain.name) == (1000, 2000, "default")
+    customer = PrefixPool.objects.get(name="Customer prefixes pool")
+    assert [str(r.prefix) for r in customer.pool_resources.all()] == ["203.0.113.0/24", "100.64.0.0/16"]
+    assert allocate_prefix(pool=customer, identifier="DI-1").resource.prefix == "203.0.113.0/28"
+    management = IPAddressPool.objects.get(name="Management IP pool")
+    assert allocate_ip_address(pool=management, identifier="sw01").resource.address == "172.16.1.1/24"
