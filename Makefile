@@ -31,7 +31,7 @@ demo: load-demo serve
 
 ## test: the whole suite (SQLite unless DATABASE_URL is set)
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: install
 	$(VENV)/bin/ruff check .
