@@ -42,16 +42,18 @@ def default_namespace_id() -> int:
 def containing_q(network: netaddr.IPNetwork, *, include_self: bool = False, namespace=None, longer_than: int = -1):
     """A Q for the prefixes that contain ``network`` (and are longer than ``longer_than``).
 
-    Each supernet of ``network`` is one (start, length) pair; the prefix rows are matched on
-    their start with an ``IN`` list (index probes), then on the exact pair.
+    Each supernet of ``network`` is one (start, length) pair. ``network IN (starts)`` lets the
+    database probe the index once per distinct start; the exact pairs are then a filter on the few
+    rows found. (The pairs alone, an OR, would make PostgreSQL read every prefix of the namespace.)
     """
     keys = [(packed, length) for packed, length in supernet_keys(network) if length > longer_than]
     if include_self:
         keys.insert(0, (pack(int(network.network)), network.prefixlen))
+    starts = sorted({packed for packed, _ in keys})
     pairs = Q(pk__in=[])
-    for start in {packed for packed, _ in keys}:
+    for start in starts:
         pairs |= Q(network=start, prefix_length__in=[length for packed, length in keys if packed == start])
-    query = Q(family=network.version) & pairs
+    query = Q(family=network.version, network__in=starts) & pairs
     if namespace is not None:
         query &= Q(namespace=namespace)
     return query
