@@ -162,6 +162,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
+# The cache carries what must be shared between processes outside the database, such as the log
+# lines of a generator run while its transaction is open. Redis when one is configured; otherwise
+# files, which every process on the machine (web, worker) can read.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+_cache_redis = REDIS_URL or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+if _cache_redis:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_redis,
+                          "KEY_PREFIX": "catalog"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": os.environ.get("CACHE_DIR") or str(BASE_DIR / "var" / "cache")}}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -127,9 +127,10 @@ class Service(PrimaryModel):
 class ServiceResource(models.Model):
     """An object owned by a service (a VLAN, a prefix, an interface), with the role it plays.
 
-    Generators record what they produce here and delete what they no longer produce; the row is
-    the ownership record, so an object is owned at most once per service and role. A service that
-    still owns resources cannot be deleted.
+    Generators record what they produce here and delete what they no longer produce (or, for a
+    shared object such as a switch port, give it back with ``give_back``); the row is the ownership
+    record, so an object is owned at most once per service and role. A service that still owns
+    resources cannot be deleted.
     """
 
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="resources")
@@ -137,6 +138,12 @@ class ServiceResource(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     object_id = models.PositiveBigIntegerField()
     object = GenericForeignKey("content_type", "object_id")
+    give_back = models.JSONField(
+        null=True, blank=True,
+        help_text="For a shared object the service only claims (a switch port): the field values that give it "
+                  "back when the service no longer needs it. Empty for an object the service owns outright, "
+                  "which is deleted instead.",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -171,3 +178,56 @@ class LifecycleEvent(models.Model):
 
     def __str__(self):
         return f"{self.service}: {self.from_status or '-'} -> {self.to_status} (v{self.version})"
+
+
+class GeneratorRun(models.Model):
+    """One run of a service's generator: what was asked, how it went, and what it changed.
+
+    A run is one database transaction (``services.runs.execute_run``): it succeeds entirely or leaves
+    nothing behind. ``changes`` lists what it did, one entry per object:
+    ``{"action": "created"|"updated"|"deleted"|"released", "model": "ipam.vlan", "id": 7,
+    "display": "...", "fields": {"name": [old, new]}}``. A ``plan`` run computes the same list and
+    rolls back. While a run works its log lines live in the cache (see ``services.runs.RunLog``),
+    so that other connections can follow it; they are stored here when it ends.
+    """
+
+    class Action(models.TextChoices):
+        PROVISION = "provision", "Provision"
+        DECOMMISSION = "decommission", "Decommission"
+        RECONCILE = "reconcile", "Reconcile"
+        PLAN = "plan", "Plan (dry run)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="generator_runs")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    log = models.JSONField(default=list, blank=True, help_text="The run's log lines, stored when it ends.")
+    changes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration = models.DurationField(null=True, blank=True, help_text="Time of the last attempt.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    task_id = models.CharField(max_length=64, blank=True, help_text="The Celery task that executes the run.")
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [
+            models.Index(fields=["service", "-id"], name="services_run_service"),
+            models.Index(fields=["status"], name="services_run_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} run #{self.pk} of {self.service}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
