@@ -7,9 +7,10 @@ A lifecycle is data, like the service types that name it. Only the default one e
                   v   |        +-> in-delivery (update path: an rw+ attribute changed)
                  failed <---------------------+
 
-``in-delivery`` and ``in-decommissioning`` are *working* states: entering one requests a generator
-run (see ``services.services.on_enter_working_state``). Until runs exist, users move a service on
-by hand (``in-delivery -> active``); the runs will do it for them.
+``in-delivery`` and ``in-decommissioning`` are *working* states: entering one queues a generator
+run (see ``services.services.on_enter_working_state``), and the run moves the service on (to active
+or decommissioned) or to failed with the reason. Services of a type without a generator are moved
+on by hand (``in-delivery -> active``); so can staff override a run.
 """
 
 from dataclasses import dataclass, field

@@ -1,4 +1,4 @@
-"""Writes of the service catalog. The API, the admin, the catalog loader and (later) generators call these.
+"""Writes of the service catalog. The API, the admin, the catalog loader and generator runs call these.
 
 Every rule lives here once:
 - attribute values are checked against the service type (kind, choices, required);
@@ -190,12 +190,16 @@ def _record(service: Service, *, from_status: str, user, message: str) -> None:
                                   message=message[:300])
 
 
-def on_enter_working_state(*, service: Service, from_status: str) -> None:
+def on_enter_working_state(*, service: Service, from_status: str, user=None) -> None:
     """Called when ``service`` enters a working state (in-delivery, in-decommissioning).
 
-    Today this is a deliberate no-op: the transition and its LifecycleEvent are the record of the
-    request. The generators issue replaces it with enqueuing a generator run on commit.
+    Queues the generator run the state calls for (provision, decommission); its task is sent when
+    the transaction commits, and the run moves the service on. A type without a generator queues
+    nothing: its services are moved on by hand.
     """
+    from .runs import request_working_run  # runs builds on this module
+
+    request_working_run(service=service, user=user)
 
 
 # -- services ------------------------------------------------------------------------------------
@@ -266,7 +270,7 @@ def service_update(*, service: Service, version: int, user=None, attributes: dic
     message = "Updated " + ", ".join(sorted(changed_fields) + sorted(changed_attributes))
     _record(locked, from_status=from_status, user=user, message=message)
     if locked.status != from_status and locked.status in lifecycle.working:
-        on_enter_working_state(service=locked, from_status=from_status)
+        on_enter_working_state(service=locked, from_status=from_status, user=user)
     return locked
 
 
@@ -286,7 +290,7 @@ def service_transition(*, service: Service, to: str, version: int, user=None, me
     locked.save(update_fields=["status", "version", "last_updated"])
     _record(locked, from_status=from_status, user=user, message=message or lifecycle.label(from_status, to))
     if to in lifecycle.working:
-        on_enter_working_state(service=locked, from_status=from_status)
+        on_enter_working_state(service=locked, from_status=from_status, user=user)
     return locked
 
 

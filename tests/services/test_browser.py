@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from dcim.models import Location
+from demo.inventory import load_inventory
 from services import services
 from services.models import Service
 
-from .factories import DOC_WITH_DIAGRAM, make_site, make_tenant
+from .factories import DOC_WITH_DIAGRAM, make_tenant
+from .generator_fixtures import eager_tasks_fixture  # noqa: F401 - the fixture "eager_tasks": Deliver runs the generator
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -77,12 +80,13 @@ def pick_autocomplete(driver, field_id, text):
     option.click()
 
 
-def test_order_suggestions_lifecycle_and_documentation(browser, live_server, admin_user):
+def test_order_suggestions_lifecycle_and_documentation(browser, live_server, admin_user, eager_tasks):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select
 
-    tenant, site = make_tenant(), make_site()
+    load_inventory()  # a site with switches and routers, so that the generator can deliver
+    tenant, site = make_tenant(), Location.objects.get(slug="par1")
     log_in(browser, live_server.url)
 
     # The catalog: a card per service type, each with an Order button.
@@ -116,8 +120,8 @@ def test_order_suggestions_lifecycle_and_documentation(browser, live_server, adm
     assert (service.status, service.tenant, service.location) == ("draft", tenant, site)
     assert service.attributes == {"bandwidth": 1000, "ip_package": "medium", "port_type": "10GBASE-LR"}
 
-    # Lifecycle buttons: only the legal transitions, each moving the service on.
-    for label, status in (("Deliver", "in-delivery"), ("Mark active", "active")):
+    # Lifecycle buttons: only the legal transitions. Deliver runs the generator, which makes the service active.
+    for label, status in (("Deliver", "active"),):
         buttons = {b.text: b for b in browser.find_elements(By.CSS_SELECTOR, "[data-transition]")}
         buttons[label].click()
         wait_for(browser, staleness_of(buttons[label]))
@@ -126,7 +130,7 @@ def test_order_suggestions_lifecycle_and_documentation(browser, live_server, adm
     assert [b.text for b in browser.find_elements(By.CSS_SELECTOR, "[data-transition]")] == [
         "Redeliver", "Decommission"]
 
-    # The generator does not exist yet: write the documentation through the service layer.
+    # A fixed documentation text (the generator's own is tested in test_generators_dedicated_internet.py).
     service.refresh_from_db()
     documentation = DOC_WITH_DIAGRAM.format(identifier=service.service_identifier)
     services.service_set_generated_attributes(service=service, attributes={"documentation": documentation})
