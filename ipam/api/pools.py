@@ -10,7 +10,6 @@ creates all of it or nothing.
 
 import netaddr
 from django.db import transaction
-from django.db.models import F, Sum
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -37,6 +36,7 @@ from ..models import (
     PrefixPool,
     PrefixPoolResource,
 )
+from ..selectors import pool_utilization
 from .serializers import IPAddressSerializer, PrefixSerializer, VLANSerializer, tenant_field
 
 MAX_LISTED = 1000
@@ -111,18 +111,6 @@ class PoolSerializerMixin:
         return attrs
 
 
-def space_utilization(pool, kind) -> dict:
-    total = free = 0
-    for resource in pool.pool_resources.select_related("prefix"):
-        container = resource.prefix
-        space = freespace.ensure_space(container, kind)
-        total += container.size - len(freespace.reserved_addresses(container, kind))
-        free += freespace.free_addresses(space)
-    used = total - free
-    return {"used": used, "total": total, "percent": round(100 * used / total, 2) if total else 0.0,
-            "allocations": pool.allocations.count()}
-
-
 class NumberPoolSerializer(BaseModelSerializer):
     """A pool of numbers; ``utilization`` (detail only) counts allocated and free values."""
 
@@ -144,10 +132,7 @@ class NumberPoolDetailSerializer(NumberPoolSerializer):
         fields = (*NumberPoolSerializer.Meta.fields, "utilization")
 
     def get_utilization(self, pool) -> dict:
-        free = pool.free_ranges.aggregate(n=Sum(F("end") - F("start") + 1))["n"] or 0
-        used = pool.size - free
-        return {"used": used, "total": pool.size, "percent": round(100 * used / pool.size, 2),
-                "allocations": pool.allocations.count()}
+        return pool_utilization(pool)
 
 
 class PrefixPoolSerializer(PoolSerializerMixin, BaseModelSerializer):
@@ -174,7 +159,7 @@ class PrefixPoolDetailSerializer(PrefixPoolSerializer):
         fields = (*PrefixPoolSerializer.Meta.fields, "utilization")
 
     def get_utilization(self, pool) -> dict:
-        return space_utilization(pool, FreeSpace.Kind.PREFIX)
+        return pool_utilization(pool)
 
 
 class IPAddressPoolSerializer(PoolSerializerMixin, BaseModelSerializer):
@@ -198,7 +183,7 @@ class IPAddressPoolDetailSerializer(IPAddressPoolSerializer):
         fields = (*IPAddressPoolSerializer.Meta.fields, "utilization")
 
     def get_utilization(self, pool) -> dict:
-        return space_utilization(pool, FreeSpace.Kind.IP)
+        return pool_utilization(pool)
 
 
 def allocation_errors(call):
