@@ -88,6 +88,8 @@ WSGI_APPLICATION = "catalog_site.wsgi.application"
 # Database: SQLite by default. Writers take the database lock at BEGIN (IMMEDIATE) and wait up to
 # the busy timeout, so that concurrent requests queue instead of failing with "database is locked".
 SQLITE_PATH = BASE_DIR / "var" / "catalog.sqlite3"
+if "DATABASE_URL" not in os.environ:
+    SQLITE_PATH.parent.mkdir(exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"),
