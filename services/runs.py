@@ -17,7 +17,6 @@
 
 import logging
 import uuid
-from functools import partial
 
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -117,10 +116,14 @@ def enqueue(run: GeneratorRun) -> None:
     """Send the run's task when the current transaction commits (at once outside a transaction)."""
     from .tasks import execute_generator_run
 
+    run_id, task_id = run.pk, run.task_id
+
+    def send_generator_run():
+        execute_generator_run.apply_async(args=[run_id], task_id=task_id)
+
     # robust: the caller's work is committed by then; a broker failure leaves the run queued (and
     # logged) instead of turning the caller's answer into an error.
-    transaction.on_commit(partial(execute_generator_run.apply_async, args=[run.pk], task_id=run.task_id),
-                          robust=True)
+    transaction.on_commit(send_generator_run, robust=True)
 
 
 def request_run(*, service: Service, action: str, user=None) -> GeneratorRun:

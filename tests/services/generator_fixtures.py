@@ -27,9 +27,9 @@ from .factories import dedicated_internet
 
 @pytest.fixture(name="eager_tasks")
 def eager_tasks_fixture():
-    """Celery tasks run in the calling process, exceptions propagated (as with no broker configured)."""
+    """Celery tasks run in the calling process, retrying and failing as on a worker (as with no broker)."""
     saved = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = True, True
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = True, False
     yield celery_app
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
 

@@ -16,7 +16,7 @@ from services import services
 from services.models import Service
 
 from .factories import DOC_WITH_DIAGRAM, make_tenant
-from .generator_fixtures import eager_tasks_fixture  # noqa: F401 - the fixture "eager_tasks": Deliver runs the generator
+from .generator_fixtures import eager_tasks_fixture  # noqa: F401 - "eager_tasks": Deliver runs the generator
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
