@@ -12,7 +12,7 @@ from dcim.models import Location
 from tenancy.models import Tenant
 
 from .lifecycle import Status
-from .models import Parameter, Service, ServiceType
+from .models import GeneratorRun, Parameter, Service, ServiceType
 from .schema import NAME_RE
 
 ATTRIBUTE_FILTER_PREFIX = "attr_"
@@ -95,3 +95,18 @@ class ServiceFilterSet(BaseFilterSet):
                 query |= attribute_value_q(name, value)
             queryset = queryset.filter(query)
         return queryset
+
+
+class GeneratorRunFilterSet(BaseFilterSet):
+    """Filters of generator runs: ``?service_id=`` (several allowed), ``?service=<identifier>``, ``?status=``,
+    ``?action=`` (several allowed each), ``?q=`` (the error text)."""
+
+    service_id = django_filters.ModelMultipleChoiceFilter(field_name="service", queryset=Service.objects.all())
+    service = django_filters.CharFilter(field_name="service__service_identifier", label="Service identifier")
+    status = django_filters.MultipleChoiceFilter(choices=GeneratorRun.Status.choices)
+    action = django_filters.MultipleChoiceFilter(choices=GeneratorRun.Action.choices)
+    search_fields = ("error",)
+
+    class Meta:
+        model = GeneratorRun
+        fields = ()

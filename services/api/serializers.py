@@ -12,9 +12,9 @@ from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
 from dcim.models import Location
 from tenancy.models import Tenant
 
-from .. import services
+from .. import runs, services
 from ..lifecycle import Status
-from ..models import Parameter, Service, ServiceResource, ServiceType
+from ..models import GeneratorRun, Parameter, Service, ServiceResource, ServiceType
 from ..schema import DefinitionErrors, normalise_type_definition
 from ..selectors import documentation_sections
 
@@ -204,3 +204,28 @@ class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=Status.choices)
     version = serializers.IntegerField(min_value=1)
     message = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class GeneratorRunSerializer(BaseModelSerializer):
+    """A generator run (read-only): what it was asked to do, how it went, its log and its changes.
+
+    ``log`` is live while the run works (read from the cache its worker writes to), stored once it ends.
+    """
+
+    service = RelatedObjectField(serializer=ServiceSerializer, read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    log = serializers.SerializerMethodField()
+    change_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = GeneratorRun
+        fields = ("id", "url", "display", "service", "action", "status", "attempts", "error", "change_count",
+                  "changes", "log", "requested_by", "queued_at", "started_at", "finished_at", "duration", "task_id")
+        read_only_fields = fields
+        brief_fields = ("id", "url", "display", "action", "status")
+
+    def get_log(self, obj) -> list[str]:
+        return runs.live_log(obj)
+
+    def get_change_count(self, obj) -> int:
+        return len(obj.changes)

@@ -6,5 +6,6 @@ router = CatalogRouter()
 router.register("service-types", views.ServiceTypeViewSet)
 router.register("services", views.ServiceViewSet)
 router.register("parameters", views.ParameterViewSet)
+router.register("generator-runs", views.GeneratorRunViewSet)
 
 urlpatterns = router.urls

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from catalog_site.api.exceptions import Conflict
 from catalog_site.api.views import CatalogModelViewSet
 
-from .. import filtersets, services
-from ..models import Parameter
+from .. import filtersets, runs, services
+from ..models import GeneratorRun, Parameter
 from ..selectors import catalog_entries, service_list_queryset
 from . import serializers
 
@@ -34,7 +34,7 @@ class ServiceDomainErrorsMixin:
                                 status=status.HTTP_409_CONFLICT)
             response.exception = True
             return response
-        if isinstance(exc, services.DeletionRefused):
+        if isinstance(exc, services.DeletionRefused | runs.RunRefused):
             exc = Conflict({"detail": str(exc)})
         elif isinstance(exc, services.IllegalTransition):
             exc = drf_serializers.ValidationError({"to": exc.messages, "legal_transitions": exc.legal})
@@ -61,7 +61,8 @@ class ParameterViewSet(CatalogModelViewSet):
 
 class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
     """Services: order (POST), update with the version read (PATCH/PUT), move along the lifecycle
-    (``POST /{id}/transition/``), delete while draft or decommissioned."""
+    (``POST /{id}/transition/``), delete while draft or decommissioned; run the generator again
+    (``POST /{id}/reconcile/``) or see what it would change (``POST /{id}/plan/``)."""
 
     queryset = service_list_queryset()
     serializer_class = serializers.ServiceSerializer
@@ -87,3 +88,39 @@ class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
             )
         service = self.get_queryset().get(pk=service.pk)
         return Response(self.get_serializer(service).data, status=status.HTTP_200_OK)
+
+    @extend_schema(request=None, responses={202: serializers.GeneratorRunSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[CanChangeServices])
+    def reconcile(self, request, pk=None):
+        """Queue a reconcile run of an active service: its generator repairs what drifted. 202 with the run.
+
+        With no Celery broker the run has already ended when the answer comes; otherwise follow it
+        at ``/api/services/generator-runs/{id}/``. A service that is not active, or whose type has no
+        generator, is a 409.
+        """
+        service = self.get_object()
+        with transaction.atomic():
+            run = runs.request_run(service=service, action=GeneratorRun.Action.RECONCILE, user=request.user)
+        run.refresh_from_db()
+        return Response(serializers.GeneratorRunSerializer(run, context=self.get_serializer_context()).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=serializers.GeneratorRunSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[CanChangeServices])
+    def plan(self, request, pk=None):
+        """A dry run, computed now: the run with the ``changes`` a run would make, all rolled back."""
+        service = self.get_object()
+        run = runs.plan_run(service=service, user=request.user)
+        return Response(serializers.GeneratorRunSerializer(run, context=self.get_serializer_context()).data)
+
+
+class GeneratorRunViewSet(CatalogModelViewSet):
+    """Generator runs, newest first (read-only): ``?service_id=``, ``?status=``, ``?action=``.
+
+    A running run's ``log`` shows the lines written so far.
+    """
+
+    queryset = GeneratorRun.objects.select_related("service", "requested_by")
+    serializer_class = serializers.GeneratorRunSerializer
+    filterset_class = filtersets.GeneratorRunFilterSet
+    http_method_names = ["get", "head", "options"]
