@@ -3,8 +3,9 @@
 - ``/admin/services/service/catalog/``: the catalog, one card per service type with an Order button
   (also where "Add service" leads when no type is chosen);
 - the order and change forms are built from the type (``forms.build_service_form``);
-- the change page has a Documentation tab (sanitised markdown, mermaid diagrams drawn in the page)
-  and lifecycle buttons for the legal transitions only.
+- the change page has a Documentation tab (sanitised markdown, mermaid diagrams drawn in the page),
+  lifecycle buttons for the legal transitions only, Reconcile and Plan buttons when the type has a
+  generator, and the service's generator runs, newest first, with the log of a run still working.
 Every write calls ``services.services``, like the API.
 """
 
@@ -22,10 +23,11 @@ from django.utils.html import format_html, format_html_join
 
 from catalog_site.admin import METADATA_FIELDSET, CatalogModelAdmin
 
-from .. import services
-from ..models import LifecycleEvent, Parameter, Service, ServiceResource, ServiceType
+from .. import runs, services
+from ..models import GeneratorRun, LifecycleEvent, Parameter, Service, ServiceResource, ServiceType
 from ..selectors import catalog_entries, documentation_sections
 from .forms import BASE_FIELDS, attribute_field_names, build_service_form
+from .run_admin import GeneratorRunAdmin, service_runs  # noqa: F401 - registers the runs admin
 
 ICON_DIR = Path(__file__).resolve().parent.parent / "static" / "services" / "icons"
 SHIPPED_ICONS = frozenset(path.stem for path in ICON_DIR.glob("*.svg"))
@@ -155,6 +157,10 @@ class ServiceAdmin(CatalogModelAdmin):
             path("catalog/", self.admin_site.admin_view(self.catalog_view), name="services_service_catalog"),
             path("<path:object_id>/transition/", self.admin_site.admin_view(self.transition_view),
                  name="services_service_transition"),
+            path("<path:object_id>/reconcile/", self.admin_site.admin_view(self.reconcile_view),
+                 name="services_service_reconcile"),
+            path("<path:object_id>/plan/", self.admin_site.admin_view(self.plan_view),
+                 name="services_service_plan"),
             *super().get_urls(),
         ]
 
@@ -204,6 +210,51 @@ class ServiceAdmin(CatalogModelAdmin):
             messages.success(request, f"{updated}: {service.status} → {updated.status} (version {updated.version}).")
         return HttpResponseRedirect(reverse("admin:services_service_change", args=[service.pk]))
 
+    def _generator_service(self, request, object_id) -> Service:
+        service = get_object_or_404(Service.objects.select_related("service_type"), pk=object_id)
+        if not self.has_change_permission(request, service):
+            raise PermissionDenied
+        return service
+
+    def reconcile_view(self, request, object_id):
+        """POST: queue a reconcile run (it has ended already when Celery runs eagerly)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        service = self._generator_service(request, object_id)
+        try:
+            with transaction.atomic():
+                run = runs.request_run(service=service, action=GeneratorRun.Action.RECONCILE, user=request.user)
+        except runs.RunRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            run.refresh_from_db()
+            messages.success(request, f"{run}: {run.get_status_display().lower()}"
+                                      + (f", {len(run.changes)} change(s)." if run.finished else "."))
+        return HttpResponseRedirect(reverse("admin:services_service_change", args=[service.pk]))
+
+    def plan_view(self, request, object_id):
+        """POST: compute a plan (a dry run) and show it on the run's page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        service = self._generator_service(request, object_id)
+        try:
+            run = runs.plan_run(service=service, user=request.user)
+        except runs.RunRefused as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(reverse("admin:services_service_change", args=[service.pk]))
+        return HttpResponseRedirect(reverse("admin:services_generatorrun_change", args=[run.pk]))
+
+    def generator_actions(self, request, obj) -> list[dict]:
+        if not obj.service_type.generator or not self.has_change_permission(request, obj):
+            return []
+        actions = [{"name": "plan", "label": "Plan", "url": reverse("admin:services_service_plan", args=[obj.pk]),
+                    "help": "Show what a run of the generator would change now, without changing anything."}]
+        if obj.status in runs.APPLIES[GeneratorRun.Action.RECONCILE]:
+            actions.insert(0, {"name": "reconcile", "label": "Reconcile",
+                               "url": reverse("admin:services_service_reconcile", args=[obj.pk]),
+                               "help": "Run the generator again: it repairs whatever drifted."})
+        return actions
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         service_type = obj.service_type if obj else self.ordered_type(request)
         context["service_type"] = service_type
@@ -218,6 +269,8 @@ class ServiceAdmin(CatalogModelAdmin):
             ] if can_change else []
             context["transition_url"] = reverse("admin:services_service_transition", args=[obj.pk])
             context["documentation_sections"] = documentation_sections(obj)
+            context["generator_actions"] = self.generator_actions(request, obj)
+            context["generator_runs"] = service_runs(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
