@@ -157,6 +157,10 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Celery still builds a producer to serialise an eager task's arguments; the in-memory transport
+    # spares it the default AMQP broker (and its "No hostname was supplied" warning). Nothing is sent.
+    CELERY_BROKER_URL = "memory://localhost/"
 # Not propagated: an eager task then retries and reports its failure (on_failure) as it would on a
 # worker. Tasks are sent on commit, where an exception would only be logged anyway.
 CELERY_TASK_EAGER_PROPAGATES = False

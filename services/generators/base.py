@@ -155,32 +155,47 @@ class Generator:
                 raise GeneratorError(f"There is no {model._meta.verbose_name} named {name!r}.") from None
         return self._pools[key]
 
+    # A service's existing ledger entry is read without the pool's lock: the entry is the service's
+    # (unique per pool and identifier) and runs of one service are serialised, so re-runs of many
+    # services do not queue on a pool lock held to the end of each run. Only a new allocation locks.
+
     def allocate_number(self, pool_name: str, *, role: str) -> int:
         """A number from the number pool ``pool_name`` for this service (the same one on every run)."""
         pool = self.pool(NumberPool, pool_name)
-        result = self._allocate(allocation.allocate_number, pool=pool, identifier=self.identifier)
-        entry = NumberAllocation.objects.get(pool=pool, identifier=self.identifier)
-        if result.created:
-            self._change("created", entry, {"value": [None, result.resource]})
+        entry = NumberAllocation.objects.filter(pool=pool, identifier=self.identifier).first()
+        if entry is None:
+            value = self._allocate(allocation.allocate_number, pool=pool, identifier=self.identifier).resource
+            entry = NumberAllocation.objects.get(pool=pool, identifier=self.identifier)
+            self._change("created", entry, {"value": [None, value]})
         self._own(entry, role)
-        return result.resource
+        return entry.value
 
     def allocate_prefix(self, pool_name: str, *, role: str, prefix_length: int | None = None,
                         fields: dict | None = None):
         """A prefix from the prefix pool ``pool_name`` for this service, brought to ``fields``."""
         pool = self.pool(PrefixPool, pool_name)
         fields = fields or {}
-        result = self._allocate(allocation.allocate_prefix, pool=pool, identifier=self.identifier,
-                                prefix_length=prefix_length,
-                                data=self._allocation_data(fields, allocation.PREFIX_DATA_FIELDS))
+        entry = PrefixAllocation.objects.select_related("prefix").filter(pool=pool, identifier=self.identifier).first()
+        length = prefix_length if prefix_length is not None else pool.default_prefix_length
+        if entry is not None and entry.prefix.prefix_length == length:
+            result = allocation.Allocation(entry.prefix, False)
+        else:  # new, or a different length: the allocator decides (and refuses a change of size)
+            result = self._allocate(allocation.allocate_prefix, pool=pool, identifier=self.identifier,
+                                    prefix_length=prefix_length,
+                                    data=self._allocation_data(fields, allocation.PREFIX_DATA_FIELDS))
         return self._allocated(result, fields, allocation.PREFIX_DATA_FIELDS, role)
 
     def allocate_ip(self, pool_name: str, *, role: str, fields: dict | None = None):
         """An address from the IP address pool ``pool_name`` for this service, brought to ``fields``."""
         pool = self.pool(IPAddressPool, pool_name)
         fields = fields or {}
-        result = self._allocate(allocation.allocate_ip_address, pool=pool, identifier=self.identifier,
-                                data=self._allocation_data(fields, allocation.IP_DATA_FIELDS))
+        entry = IPAddressAllocation.objects.select_related("ip_address").filter(
+            pool=pool, identifier=self.identifier).first()
+        if entry is not None:
+            result = allocation.Allocation(entry.ip_address, False)
+        else:
+            result = self._allocate(allocation.allocate_ip_address, pool=pool, identifier=self.identifier,
+                                    data=self._allocation_data(fields, allocation.IP_DATA_FIELDS))
         return self._allocated(result, fields, allocation.IP_DATA_FIELDS, role)
 
     # -- the run -----------------------------------------------------------------------------------

@@ -4,7 +4,19 @@ import pytest
 
 from dcim.models import Device, Interface
 from ipam.allocation import allocate_number
-from ipam.models import VLAN, L2Domain, NumberAllocation, NumberPool
+from ipam.models import (
+    VLAN,
+    IPAddressAllocation,
+    IPAddressPool,
+    IPAddressPoolResource,
+    L2Domain,
+    NumberAllocation,
+    NumberPool,
+    Prefix,
+    PrefixAllocation,
+    PrefixPool,
+    PrefixPoolResource,
+)
 from services import runs, services
 from services.generators import Generator, GeneratorError
 from services.models import GeneratorRun, ServiceResource, ServiceType
@@ -165,6 +177,36 @@ class TestTracking:
         assert [(c["action"], c["model"]) for c in run.changes] == [("released", "ipam.numberallocation")]
         assert not NumberAllocation.objects.exists()
         assert allocate_number(pool=pool, identifier="other").resource == 100  # free again
+
+    def test_prefix_and_address_allocations(self, toy_type, site):
+        container = Prefix.objects.create(prefix="198.51.100.0/24", status="container")
+        prefixes = PrefixPool.objects.create(name="Toy prefixes", default_prefix_length=30)
+        PrefixPoolResource.objects.create(pool=prefixes, prefix=container)
+        addresses = IPAddressPool.objects.create(name="Toy addresses")
+        IPAddressPoolResource.objects.create(pool=addresses, prefix=container)
+        wanted = {"on": True, "description": "first"}
+
+        def script(generator):
+            if wanted["on"]:
+                prefix = generator.allocate_prefix("Toy prefixes", role="prefix", prefix_length=29,
+                                                   fields={"description": wanted["description"]})
+                address = generator.allocate_ip("Toy addresses", role="address", fields={"dns_name": "toy.example"})
+                generator.log(f"{prefix} {address}")
+
+        service = toy_service(toy_type, site, script=script)
+        run = reconcile(service)
+        assert "198.51.100.0/29 198.51.100.1/24" in run.log
+        assert [(c["action"], c["model"], c["fields"]) for c in run.changes] == [
+            ("created", "ipam.prefix", {"description": [None, "first"]}),
+            ("created", "ipam.ipaddress", {"dns_name": [None, "toy.example"]})]
+        wanted["description"] = "second"
+        run = reconcile(service)  # the same prefix, brought to the new fields
+        assert [(c["action"], c["fields"]) for c in run.changes] == [("updated", {"description": ["first", "second"]})]
+        wanted["on"] = False
+        run = reconcile(service)
+        assert sorted(c["action"] for c in run.changes) == ["deleted", "deleted"]
+        assert not PrefixAllocation.objects.exists() and not IPAddressAllocation.objects.exists()
+        assert not Prefix.objects.filter(prefix="198.51.100.0/29").exists()
 
     def test_generated_attributes_are_set_and_cleared(self, toy_type, site):
         notes = {"text": "# Notes"}

@@ -240,3 +240,30 @@ def test_log_lines_are_visible_while_the_run_works(toy):
         assert seen["status"] == "running"
     assert run.log[1] == "halfway there" and run.status == "succeeded"
     assert runs.live_log(run) == run.log  # once ended, from the row
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_reruns_of_two_services_do_not_queue_on_pool_locks(eager_tasks, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has a single writer: every run is serialised there")
+    from demo.inventory import load_inventory
+    from services.generators.dedicated_internet import DedicatedInternetGenerator
+
+    load_inventory()
+    one, two = deliver("DI-1"), deliver("DI-2")
+    assert one.status == two.status == "active"
+    spans, documentation = [], DedicatedInternetGenerator.documentation
+
+    def slow(self, **objects):
+        start = time.monotonic()
+        time.sleep(0.3)
+        spans.append((start, time.monotonic()))
+        return documentation(self, **objects)
+
+    monkeypatch.setattr(DedicatedInternetGenerator, "documentation", slow)
+    run_in_threads([runs._new_run(one, "reconcile").pk, runs._new_run(two, "reconcile").pk])
+    (start1, end1), (start2, end2) = sorted(spans)
+    assert start2 < end1  # both were past their allocations at once
+    assert list(GeneratorRun.objects.filter(action="reconcile").values_list("status", "changes")) == [
+        ("succeeded", []), ("succeeded", [])]
