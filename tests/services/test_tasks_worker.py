@@ -65,9 +65,10 @@ def reset_producers():
 
 
 @pytest.fixture
-def worker(tmp_path):
+def worker(tmp_path, monkeypatch):
     """A Celery worker (prefork, one child) on the test database; this process sends to its broker."""
     redis_or_skip()
+    monkeypatch.setenv("CELERY_BROKER_URL", BROKER)  # Celery reads the variable before its configuration
     database = connection.settings_dict
     url = (f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST'] or '127.0.0.1'}:"
            f"{database['PORT'] or 5432}/{database['NAME']}")
