@@ -17,6 +17,7 @@
 
 import logging
 import uuid
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -49,6 +50,7 @@ TEARDOWN = {Status.IN_DECOMMISSIONING, Status.DECOMMISSIONED}
 WORKING_ACTIONS = {Status.IN_DELIVERY: Action.PROVISION, Status.IN_DECOMMISSIONING: Action.DECOMMISSION}
 
 LOG_TIMEOUT = 24 * 3600
+PENDING_RUN_WAIT = timedelta(hours=1)
 
 
 class RunRefused(Exception):
@@ -161,9 +163,13 @@ def request_reconciliation(*, service_ids=None) -> list[GeneratorRun]:
     """Queue a reconcile run for each active service with a generator (all, or those of ``service_ids``).
 
     A service that already has a run queued or working is skipped: that run will bring it in line.
+    Unless that run is older than ``PENDING_RUN_WAIT`` (its message lost, say): the service would
+    otherwise never be reconciled again.
     """
+    pending = GeneratorRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING],
+                                          queued_at__gte=timezone.now() - PENDING_RUN_WAIT)
     candidates = Service.objects.filter(status=Status.ACTIVE).exclude(service_type__generator="").exclude(
-        generator_runs__status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        pk__in=pending.values("service_id")
     ).select_related("service_type").order_by("pk")
     if service_ids is not None:
         candidates = candidates.filter(pk__in=service_ids)

@@ -169,6 +169,11 @@ def test_no_free_port_fails_the_run_and_leaves_nothing(inventory):
     assert not ServiceResource.objects.filter(service=service).exists()
     assert service.events.first().message == f"Run #{run.pk} (provision) failed: {run.error}"
 
+    # Given up: decommissioning a failed service (it owns nothing) ends it.
+    given_up = transition(deliver("DI-GIVEN-UP", bandwidth=10000), "in-decommissioning")
+    assert (last_run(given_up).action, last_run(given_up).changes, given_up.status) == (
+        "decommission", [], "decommissioned")
+
     # Retrying once a port is free delivers it, from the same (rolled back, so reused) VLAN id.
     Interface.objects.filter(device__location=inventory, name="Ethernet11").update(status="free")
     service = transition(service, "in-delivery")

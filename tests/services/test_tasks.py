@@ -141,6 +141,14 @@ class TestReconciliation:
         assert (run.service, run.action, run.status, run.changes) == (first, "reconcile", "succeeded", [])
         assert GeneratorRun.objects.get(pk=queued.pk).status == "queued"
 
+    def test_a_run_pending_for_too_long_does_not_block_reconciliation(self, inventory):
+        service = deliver()
+        stale = runs._new_run(service, "reconcile")  # its message was lost: it will never run
+        GeneratorRun.objects.filter(pk=stale.pk).update(queued_at=timezone.now() - runs.PENDING_RUN_WAIT * 2)
+        with committed():
+            ids = reconcile_services.apply().get()
+        assert [GeneratorRun.objects.get(pk=pk).status for pk in ids] == ["succeeded"]
+
     def test_only_the_services_asked_for(self, inventory):
         first, second = deliver("DI-1"), deliver("DI-2")
         with committed():
