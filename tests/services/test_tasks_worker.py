@@ -5,7 +5,8 @@
   queue (``acks_late`` + ``reject_on_worker_lost``), delivered again, and the run finishes exactly once.
 
 Skipped unless the database is PostgreSQL (the worker must reach the test database) and Redis answers
-at ``WORKER_TEST_BROKER`` (default: Redis database 12 on localhost, flushed by the test).
+at ``WORKER_TEST_BROKER`` (default: Redis database 12 on localhost). Each worker consumes a queue of its
+own, so that test processes running side by side (pytest-xdist, two checkouts) never take each other's tasks.
 """
 
 import os
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,7 @@ class SlowGenerator(Generator):
 
 
 def redis_or_skip():
+    """A Redis client of the broker (or the test is skipped)."""
     if connection.vendor != "postgresql":
         pytest.skip("a worker process cannot reach an SQLite test database")
     try:
@@ -54,7 +57,7 @@ def redis_or_skip():
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure to reach Redis skips the test
         pytest.skip(f"Redis is not reachable at {BROKER}: {exc}")
-    client.flushdb()
+    return client
 
 
 def reset_producers():
@@ -66,8 +69,9 @@ def reset_producers():
 
 @pytest.fixture
 def worker(tmp_path, monkeypatch):
-    """A Celery worker (prefork, one child) on the test database; this process sends to its broker."""
-    redis_or_skip()
+    """A Celery worker (prefork, one child) on the test database and a queue of its own; this process sends there."""
+    client = redis_or_skip()
+    queue = f"test-worker-{uuid.uuid4().hex[:12]}"
     monkeypatch.setenv("CELERY_BROKER_URL", BROKER)  # Celery reads the variable before its configuration
     database = connection.settings_dict
     url = (f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST'] or '127.0.0.1'}:"
@@ -77,12 +81,12 @@ def worker(tmp_path, monkeypatch):
     env.pop("REDIS_URL", None)
     log = tmp_path / "worker.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "catalog_site", "worker", "-P", "prefork", "-c", "1",
+        [sys.executable, "-m", "celery", "-A", "catalog_site", "worker", "-P", "prefork", "-c", "1", "-Q", queue,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info", "-n", f"test-{os.getpid()}@%h"],
         cwd=BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
-    saved = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
-    celery_app.conf.update(broker_url=BROKER, task_always_eager=False)
+    saved = {name: celery_app.conf[name] for name in ("broker_url", "task_always_eager", "task_default_queue")}
+    celery_app.conf.update(broker_url=BROKER, task_always_eager=False, task_default_queue=queue)
     reset_producers()
     try:
         wait_for(lambda: "ready." in log.read_text(), 60, lambda: log.read_text())
@@ -95,6 +99,7 @@ def worker(tmp_path, monkeypatch):
             process.wait(20)
         except subprocess.TimeoutExpired:
             process.kill()
+        client.delete(queue)
         connection.close()  # the worker's sessions end with it; ours is reopened for the flush
 
 
