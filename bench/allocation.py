@@ -16,7 +16,6 @@ import json
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ import netaddr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import summary  # noqa: E402
+
 DB_NAME = os.environ.get("BENCH_DB", "catalog_bench")
 os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
 os.environ.setdefault("SECRET_KEY", "bench-only")
@@ -49,14 +50,6 @@ def reset_database():
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], check=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
 
-
-def summary(samples):
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "median_ms": round(statistics.median(ordered) * 1000, 3),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 3),
-    }
 
 
 def scatter(rng, slots: int, count: int) -> list[int]:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import summary  # noqa: E402
+
 DB_NAME = os.environ.get("BENCH_DB", "catalog_bench_prov")
 BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
@@ -40,14 +42,6 @@ else:
 PORTS_PER_SWITCH = 48
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
-
-def summary(samples):
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "median_ms": round(statistics.median(ordered) * 1000, 3),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 3),
-    }
 
 
 def reset_database():
