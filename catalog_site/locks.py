@@ -8,7 +8,7 @@ lock at BEGIN, which already serialises every writer, so nothing more is needed 
 
 import hashlib
 
-from django.db import connections, transaction
+from django.db import connections
 
 
 def lock_key(name: str) -> int:
@@ -29,14 +29,3 @@ def advisory_lock(name: str, using: str = "default") -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(name)])
-
-
-def locked(name: str, using: str = "default"):
-    """A transaction that holds the lock ``name`` from its start (a context manager)."""
-
-    class _Locked(transaction.Atomic):
-        def __enter__(self):
-            super().__enter__()
-            advisory_lock(name, using)
-
-    return _Locked(using, savepoint=True, durable=False)

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from catalog_site.locks import advisory_lock
 
 from . import freespace
-from .addressing import bits, network_int, pack, unpack
+from .addressing import bits, pack, supernet_keys, unpack
 from .models import (
     VLAN,
     FreeSpace,
@@ -99,6 +99,27 @@ def _validate(instance, extra_exclude=()) -> None:
         raise ValidationError({"data": messages}) from exc
 
 
+def _save_placed_prefix(prefix: Prefix, start: int, length: int, family: int) -> Prefix:
+    """Save ``prefix`` at ``start/length``, space already taken out of the index by the caller."""
+    prefix.prefix = str(netaddr.IPNetwork((start, length), version=family))
+    prefix.set_derived_fields()
+    _validate(prefix, ["namespace"])  # the namespace comes from the pool or the parent: it exists
+    prefix._space_taken = True  # the signal handler need not take it out of the index again
+    prefix.save()
+    return prefix
+
+
+def _save_placed_address(ip: IPAddress, address: int, container: Prefix) -> IPAddress:
+    """Save ``ip`` at ``address`` with the container's length, taken out of the index by the caller."""
+    ip.namespace_id = container.namespace_id
+    ip.address = f"{netaddr.IPAddress(address, version=container.family)}/{container.prefix_length}"
+    ip.set_derived_fields()
+    _validate(ip, ["namespace"])
+    ip._space_taken = True
+    ip.save()
+    return ip
+
+
 # -- prefixes ---------------------------------------------------------------------------
 
 
@@ -112,9 +133,7 @@ def _overlapping_prefixes(container: Prefix, candidate: netaddr.IPNetwork) -> li
     spends answering it.
     """
     start, length = int(candidate.network), candidate.prefixlen
-    keys = {(pack(net), level) for net, level in
-            ((network_int(start, level, container.family), level)
-             for level in range(length - 1, container.prefix_length, -1))}
+    keys = {(net, level) for net, level in supernet_keys(candidate) if level > container.prefix_length}
     table = Prefix._meta.db_table
     sql = (f"SELECT prefix, network, prefix_length FROM {table} WHERE namespace_id = %s AND family = %s"
            " AND network >= %s AND network <= %s AND prefix_length >= %s")
@@ -212,11 +231,7 @@ def allocate_prefix(*, pool: PrefixPool, identifier: str, prefix_length: int | N
         start = _find_prefix(space, length)
         if start is None:
             continue
-        prefix.prefix = str(netaddr.IPNetwork((start, length), version=container.family))
-        prefix.set_derived_fields()
-        _validate(prefix, ["namespace"])
-        prefix._space_taken = True  # the signal handler need not take it out of the index again
-        prefix.save()
+        _save_placed_prefix(prefix, start, length, container.family)
         PrefixAllocation.objects.create(pool=pool, identifier=identifier, prefix=prefix)
         return Allocation(prefix, True)
     raise PoolExhausted(f"Pool {pool.name} has no free /{length} left.")
@@ -265,12 +280,7 @@ def allocate_ip_address(*, pool: IPAddressPool, identifier: str, data=None) -> A
         address = _find_address(space)
         if address is None:
             continue
-        ip.namespace_id = container.namespace_id
-        ip.address = f"{netaddr.IPAddress(address, version=container.family)}/{container.prefix_length}"
-        ip.set_derived_fields()
-        _validate(ip, ["namespace"])
-        ip._space_taken = True
-        ip.save()
+        _save_placed_address(ip, address, container)
         IPAddressAllocation.objects.create(pool=pool, identifier=identifier, ip_address=ip)
         return Allocation(ip, True)
     raise PoolExhausted(f"Pool {pool.name} has no free address left.")
@@ -411,12 +421,7 @@ def allocate_child_prefix(*, parent: Prefix, prefix_length, data=None) -> Prefix
     start = _find_prefix(space, prefix_length)
     if start is None:
         raise PoolExhausted(f"{parent} has no free /{prefix_length} left.")
-    prefix.prefix = str(netaddr.IPNetwork((start, prefix_length), version=parent.family))
-    prefix.set_derived_fields()
-    _validate(prefix, ["namespace"])
-    prefix._space_taken = True
-    prefix.save()
-    return prefix
+    return _save_placed_prefix(prefix, start, prefix_length, parent.family)
 
 
 @transaction.atomic
@@ -429,12 +434,7 @@ def allocate_child_ip_address(*, parent: Prefix, data=None) -> IPAddress:
     address = _find_address(space)
     if address is None:
         raise PoolExhausted(f"{parent} has no free address left.")
-    ip.address = f"{netaddr.IPAddress(address, version=parent.family)}/{parent.prefix_length}"
-    ip.set_derived_fields()
-    _validate(ip)
-    ip._space_taken = True
-    ip.save()
-    return ip
+    return _save_placed_address(ip, address, parent)
 
 
 VLAN_DATA_FIELDS = {"name", "description", "status", "role", "tenant", "annotations"}
