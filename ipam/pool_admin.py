@@ -99,16 +99,22 @@ class PoolAdmin(CatalogModelAdmin):
         return format_html('<a class="button" href="{}">Allocate</a>', url)
 
 
-class NumberAllocationInline(admin.TabularInline):
-    model = NumberAllocation
+class LedgerInline(admin.TabularInline):
+    """A pool's allocations, read-only: they are made and released through the allocation service."""
+
     extra = 0
-    fields = ("identifier", "value", "created")
-    readonly_fields = fields
     can_delete = False
-    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class NumberAllocationInline(LedgerInline):
+    model = NumberAllocation
+    fields = ("identifier", "value", "created")
 
 
 @admin.register(NumberPool)
@@ -124,22 +130,15 @@ class NumberPoolAdmin(PoolAdmin):
         return allocation.allocate_number(pool=pool, identifier=data["identifier"])
 
 
-
 class PrefixPoolResourceInline(admin.TabularInline):
     model = PrefixPoolResource
     extra = 1
     autocomplete_fields = ("prefix",)
 
 
-class PrefixAllocationInline(admin.TabularInline):
+class PrefixAllocationInline(LedgerInline):
     model = PrefixAllocation
-    extra = 0
     fields = ("identifier", "prefix", "created")
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PrefixPool)
@@ -156,22 +155,15 @@ class PrefixPoolAdmin(PoolAdmin):
                                           prefix_length=data.get("prefix_length"))
 
 
-
 class IPAddressPoolResourceInline(admin.TabularInline):
     model = IPAddressPoolResource
     extra = 1
     autocomplete_fields = ("prefix",)
 
 
-class IPAddressAllocationInline(admin.TabularInline):
+class IPAddressAllocationInline(LedgerInline):
     model = IPAddressAllocation
-    extra = 0
     fields = ("identifier", "ip_address", "created")
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(IPAddressPool)
