@@ -4,6 +4,7 @@ Every function here is idempotent: objects are looked up by their natural key an
 missing, so ``load_demo`` can run any number of times.
 """
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from dcim.models import Device, Interface, Location, Manufacturer
@@ -17,7 +18,10 @@ from ipam.models import (
     PrefixPool,
     PrefixPoolResource,
 )
-from tenancy.models import Tenant
+from services import services
+from services.catalog_loader import load_catalog
+from services.models import Service, ServiceType
+from tenancy.models import Membership, Tenant
 
 # country -> metro -> site
 GEOGRAPHY = {
@@ -34,6 +38,28 @@ TENANTS = {
     ("Demo Telecom", "demo-telecom"): [("Acme Corp", "acme"), ("Globex", "globex")],
     ("Initech", "initech"): [],
 }
+
+# The two customers a newcomer can log in as (``load_demo`` prints their passwords). Each is a tenant
+# under Demo Telecom with one sub-tenant and an editor; draft services on both tenants show what the
+# customer sees of the catalog (its own services, those of its sub-tenant, nobody else's). Devices,
+# locations and pools stay shared infrastructure, without a tenant.
+CUSTOMERS = [
+    {
+        "tenant": "acme",
+        "sub_tenant": ("Acme Paris", "acme-paris"),
+        "username": "acme",
+        # (identifier, tenant, site, bandwidth, ip_package)
+        "services": [("DI-ACME-001", "acme", "bru1", 1000, "small"),
+                     ("DI-ACME-002", "acme-paris", "par1", 100, "small")],
+    },
+    {
+        "tenant": "globex",
+        "sub_tenant": ("Globex Labs", "globex-labs"),
+        "username": "globex",
+        "services": [("DI-GLOBEX-001", "globex", "dal1", 10000, "medium"),
+                     ("DI-GLOBEX-002", "globex-labs", "nyc1", 1000, "small")],
+    },
+]
 
 CUSTOMER_PORTS_1G = [f"Ethernet{n}" for n in range(4, 10)]
 CUSTOMER_PORTS_10G = ["Ethernet10", "Ethernet11"]
@@ -61,6 +87,12 @@ def load_tenants() -> list[Tenant]:
         for child_name, child_slug in children:
             child, _ = Tenant.objects.get_or_create(slug=child_slug, defaults={"name": child_name, "parent": parent})
             tenants.append(child)
+    for customer in CUSTOMERS:
+        name, slug = customer["sub_tenant"]
+        sub_tenant, _ = Tenant.objects.get_or_create(
+            slug=slug, defaults={"name": name, "parent": Tenant.objects.get(slug=customer["tenant"])}
+        )
+        tenants.append(sub_tenant)
     return tenants
 
 
@@ -149,3 +181,41 @@ def load_inventory() -> dict:
         "prefixes": Prefix.objects.count(),
         "pools": NumberPool.objects.count() + PrefixPool.objects.count() + IPAddressPool.objects.count(),
     }
+
+
+@transaction.atomic
+def load_customer_services() -> int:
+    """Order the customers' demo services (drafts: nothing allocated); returns the number of services."""
+    service_type = ServiceType.objects.filter(slug="dedicated-internet").first()
+    if service_type is None:  # migrate loads the catalog; a flushed database may not have it
+        load_catalog()
+        service_type = ServiceType.objects.get(slug="dedicated-internet")
+    for customer in CUSTOMERS:
+        for identifier, tenant, site, bandwidth, ip_package in customer["services"]:
+            if not Service.objects.filter(service_identifier=identifier).exists():
+                services.service_create(
+                    service_type=service_type, service_identifier=identifier,
+                    tenant=Tenant.objects.get(slug=tenant), location=Location.objects.get(slug=site),
+                    attributes={"bandwidth": bandwidth, "ip_package": ip_package},
+                )
+    return Service.objects.count()
+
+
+@transaction.atomic
+def load_customer_user(customer: dict, password: str):
+    """(Re)set a customer's login: staff (so the admin lets them in), no superuser, no model permission.
+
+    All they may see and change comes from one membership: editor of their tenant, which reaches its
+    sub-tenant too. Returns the user and the tenant.
+    """
+    tenant = Tenant.objects.get(slug=customer["tenant"])
+    user, _ = get_user_model().objects.get_or_create(username=customer["username"])
+    user.is_staff = user.is_active = True
+    user.is_superuser = False
+    user.set_password(password)
+    user.save()
+    user.user_permissions.clear()
+    user.groups.clear()
+    user.memberships.exclude(tenant=tenant).delete()
+    Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": Membership.Role.EDITOR})
+    return user, tenant

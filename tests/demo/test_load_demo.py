@@ -1,13 +1,21 @@
 """load_demo builds the demo inventory, and running it again changes nothing."""
 
+import re
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from dcim.models import Device, Interface, Location
 from ipam.allocation import allocate_ip_address, allocate_prefix
 from ipam.models import IPAddressPool, NumberPool, PrefixPool
+from services.models import Service
+from tenancy.models import Membership, Tenant
+
+
+def printed_logins(output: str) -> dict[str, str]:
+    """username -> password, as load_demo prints them (a ``username:`` line, then ``password:``)."""
+    return dict(re.findall(r"^  username: (\S+)\n  password: (\S+)$", output, flags=re.MULTILINE))
 
 
 @pytest.mark.django_db
@@ -34,3 +42,44 @@ def test_load_demo_is_idempotent_and_prints_credentials(django_user_model):
     assert allocate_prefix(pool=customer, identifier="DI-1").resource.prefix == "203.0.113.0/28"
     management = IPAddressPool.objects.get(name="Management IP pool")
     assert allocate_ip_address(pool=management, identifier="sw01").resource.address == "172.16.1.1/24"
+
+
+@pytest.mark.django_db
+def test_load_demo_creates_customer_tenants_users_and_services(django_user_model):
+    first, second = StringIO(), StringIO()
+    call_command("load_demo", stdout=first)
+    counts = {model: model.objects.count() for model in (Tenant, Membership, Service, django_user_model)}
+    call_command("load_demo", stdout=second)
+    assert {model: model.objects.count() for model in counts} == counts  # idempotent: no duplicates
+
+    acme, globex = Tenant.objects.get(slug="acme"), Tenant.objects.get(slug="globex")
+    assert [(t.name, t.parent.name) for t in acme.get_children()] == [("Acme Paris", "Acme Corp")]
+    assert [(t.name, t.parent.name) for t in globex.get_children()] == [("Globex Labs", "Globex")]
+    assert acme.parent == globex.parent  # two customers of the same provider tenant
+
+    logins = [printed_logins(output.getvalue()) for output in (first, second)]
+    for run in logins:
+        assert set(run) == {"admin", "acme", "globex"}
+    for username, tenant in (("acme", acme), ("globex", globex)):
+        user = django_user_model.objects.get(username=username)
+        assert user.is_staff and user.is_active and not user.is_superuser
+        assert not user.user_permissions.exists() and not user.get_all_permissions()
+        assert list(user.memberships.values_list("tenant", "role")) == [(tenant.pk, "editor")]
+        assert logins[0][username] != logins[1][username]  # a new password each run
+        assert user.check_password(logins[1][username])
+        assert not user.check_password(logins[0][username])
+
+    # The customers' services sit on their tenant and sub-tenant; shared infrastructure has no tenant.
+    tenants = set(Service.objects.values_list("tenant__slug", flat=True))
+    assert tenants == {"acme", "acme-paris", "globex", "globex-labs"}
+    assert set(Service.objects.values_list("status", flat=True)) == {"draft"}
+    assert not Device.objects.exclude(tenant=None).exists()
+    assert not Location.objects.exclude(tenant=None).exists()
+    for pool in (NumberPool, PrefixPool, IPAddressPool):
+        assert not pool.objects.exclude(tenant=None).exists()
+
+
+@pytest.mark.django_db
+def test_admin_name_cannot_be_a_customer_user():
+    with pytest.raises(CommandError):
+        call_command("load_demo", "--username", "acme", stdout=StringIO())

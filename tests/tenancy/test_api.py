@@ -73,6 +73,20 @@ class TestTenantRules:
         root.refresh_from_db()
         assert root.parent is None
 
+    def test_moving_under_a_descendant_is_refused_and_changes_nothing(self, api):
+        root = make_tenant()
+        middle = make_tenant(parent=root)
+        child = make_tenant(parent=middle)
+        grandchild = make_tenant(parent=child)
+        columns = ("id", "parent_id", "tree_id", "lft", "rght", "level")
+        before = list(Tenant.objects.order_by("id").values_list(*columns))
+        for descendant in (child, grandchild):
+            response = api.patch(f"/api/tenancy/tenants/{middle.pk}/", {"parent": descendant.pk}, format="json")
+            assert response.status_code == 400, response.data
+            assert set(response.data) == {"parent"}
+            assert "descendant" in str(response.data["parent"])
+        assert list(Tenant.objects.order_by("id").values_list(*columns)) == before
+
     def test_move_subtree(self, api):
         a, b = make_tenant(), make_tenant()
         child = make_tenant(parent=a)
