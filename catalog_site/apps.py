@@ -6,3 +6,7 @@ class CatalogSiteConfig(AppConfig):
 
     name = "catalog_site"
     verbose_name = "Catalog"
+
+    def ready(self):
+        from . import access  # noqa: F401 - registers the scoping system check
+        from .api import authentication, schema  # noqa: F401 - the bearer settings check, the OpenAPI auth schemes

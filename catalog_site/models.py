@@ -1,11 +1,13 @@
-"""Shared base models and the API token."""
+"""Shared base models, API tokens and external identities."""
 
 import hashlib
+import json
 import secrets
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models, router, transaction
+from django.db import IntegrityError, models, router, transaction
 from django.utils import timezone
 from mptt.models import MPTTModel
 
@@ -135,7 +137,8 @@ class TokenQuerySet(models.QuerySet):
 class Token(models.Model):
     """An API token. Only a SHA-256 digest of the key is stored; the key is shown once, at creation.
 
-    ``prefix`` keeps the first characters of the key so that a user can tell tokens apart.
+    ``prefix`` keeps the first characters of the key so that a user can tell tokens apart. A token
+    without ``write_enabled`` only reads: the API refuses it every unsafe method (403).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
@@ -145,6 +148,9 @@ class Token(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     expires = models.DateTimeField(null=True, blank=True)
     last_used = models.DateTimeField(null=True, blank=True, editable=False)
+    write_enabled = models.BooleanField(
+        default=True, help_text="Without it the token only reads: writes are refused with 403."
+    )
 
     objects = TokenQuerySet.as_manager()
 
@@ -155,10 +161,88 @@ class Token(models.Model):
         return f"{self.prefix}… ({self.user})"
 
     @classmethod
-    def issue(cls, *, user, description: str = "", expires=None) -> tuple["Token", str]:
+    def issue(cls, *, user, description: str = "", expires=None, write_enabled: bool = True) -> tuple["Token", str]:
         """Create a token for ``user``; returns the token and its key (never stored in clear)."""
         key = secrets.token_hex(20)
         token = cls.objects.create(
-            user=user, digest=_hash_key(key), prefix=key[:8], description=description, expires=expires
+            user=user, digest=_hash_key(key), prefix=key[:8], description=description, expires=expires,
+            write_enabled=write_enabled,
         )
         return token, key
+
+
+class IdentityConflict(Exception):
+    """An external identity cannot be given a user: its derived user name belongs to a local user."""
+
+
+class ExternalIdentity(models.Model):
+    """A user who arrives with a bearer token (JWT) of a configured identity provider.
+
+    The user is keyed on the token's issuer and subject, never on a name the token chooses: the
+    user name is derived from a hash of both, so that no claim can take over an existing account.
+    Such a user is created on the first authenticated request with no password, no staff flag and
+    no membership, hence no access to any tenant until one is granted.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="external_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["issuer", "subject"]
+        verbose_name_plural = "external identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"],
+                                    name="catalog_site_externalidentity_unique_issuer_subject")
+        ]
+
+    def __str__(self):
+        return f"{self.subject} at {self.issuer}"
+
+    @staticmethod
+    def username_for(*, issuer: str, subject: str) -> str:
+        """``jwt-<12 hex>``: a hash of issuer and subject (JSON-encoded, so that no pair collides)."""
+        return "jwt-" + hashlib.sha256(json.dumps([issuer, subject]).encode()).hexdigest()[:12]
+
+    @classmethod
+    def user_for(cls, *, issuer: str, subject: str, email: str | None = None, name: str | None = None):
+        """The user of ``(issuer, subject)``, created on first sight.
+
+        ``email`` and ``name`` (the token's claims, None when absent) are copied into the user's
+        email and first name when they changed. Raises ``IdentityConflict`` when the derived user
+        name already belongs to a local user.
+        """
+        identity = cls.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+        if identity is None:
+            identity = cls._create(issuer=issuer, subject=subject, email=email or "", name=name or "")
+        user = identity.user
+        changed = {field: value for field, value in (("email", email), ("first_name", name))
+                   if value is not None and getattr(user, field) != value}
+        if changed:
+            for field, value in changed.items():
+                setattr(user, field, value)
+            user.save(update_fields=list(changed))
+        now = timezone.now()
+        # Record the visit at most once a minute, so that reads do not each cost a write.
+        if identity.last_seen is None or (now - identity.last_seen).total_seconds() > 60:
+            cls.objects.filter(pk=identity.pk).update(last_seen=now)
+        return user
+
+    @classmethod
+    def _create(cls, *, issuer: str, subject: str, email: str, name: str) -> "ExternalIdentity":
+        user = get_user_model()(username=cls.username_for(issuer=issuer, subject=subject), email=email,
+                                first_name=name, is_staff=False, is_superuser=False)
+        user.set_unusable_password()
+        try:
+            with transaction.atomic():
+                user.save()
+                return cls.objects.create(user=user, issuer=issuer, subject=subject, last_seen=timezone.now())
+        except IntegrityError:
+            # Either a concurrent first request created the identity, or a local user holds the name.
+            identity = cls.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+            if identity is None:
+                raise IdentityConflict(f"The user name {user.username!r} belongs to a local user.") from None
+            return identity

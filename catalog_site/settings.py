@@ -35,6 +35,19 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# HTTPS=1 when clients reach the catalog over TLS: redirect http to https, secure cookies, HSTS (each
+# overridable). Off by default, because `make demo` and the tests serve plain http on localhost.
+# Behind a proxy that terminates TLS, name the header it sets (SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto)
+# and make sure it overwrites any such header a client sends.
+HTTPS = env_bool("HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600) if HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + os.environ["SECURE_PROXY_SSL_HEADER"].upper().replace("-", "_"), "https")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -57,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "catalog_site.middleware.APIVersionMiddleware",
+    "catalog_site.middleware.APIDatabaseErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,8 +109,15 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"),
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        # A persistent connection is checked before its first use in each request or task, so that
+        # one the database dropped (a restart, a failover, a killed backend) is replaced, not failed on.
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Give up on an unreachable server after a few seconds (the default is to wait for TCP's timeout).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
@@ -122,16 +144,17 @@ LOGIN_URL = "admin:login"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "catalog_site.api.authentication.TokenAuthentication",
+        "catalog_site.api.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["catalog_site.api.permissions.ModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["catalog_site.api.permissions.AccessPermission"],
     "DEFAULT_PAGINATION_CLASS": "catalog_site.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "catalog_site.filtersets.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "catalog_site.api.schema.CatalogAutoSchema",
     "EXCEPTION_HANDLER": "catalog_site.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -141,16 +164,46 @@ REST_FRAMEWORK = {
 }
 MAX_PAGE_SIZE = int(os.environ.get("MAX_PAGE_SIZE", "1000"))
 
+# Bearer tokens (JWT) of an identity provider: off unless JWT_ISSUER is set. The key is a PEM file
+# (JWT_PUBLIC_KEY_FILE) or a JWKS file (JWT_JWKS_FILE, its key chosen by the token's kid). Only
+# asymmetric algorithms: "none" and HMAC (HS*), which would make the public key a signing secret,
+# are refused here and ignored by the authentication class whatever the settings say.
+JWT_ISSUER = os.environ.get("JWT_ISSUER", "")
+JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE", "")
+JWT_PUBLIC_KEY_FILE = os.environ.get("JWT_PUBLIC_KEY_FILE", "")
+JWT_JWKS_FILE = os.environ.get("JWT_JWKS_FILE", "")
+JWT_ALGORITHMS = env_list("JWT_ALGORITHMS", "RS256,ES256")
+JWT_LEEWAY = int(os.environ.get("JWT_LEEWAY", "30"))
+_unsafe_jwt_algorithms = [alg for alg in JWT_ALGORITHMS if alg.lower() == "none" or alg.upper().startswith("HS")]
+if _unsafe_jwt_algorithms:
+    raise ImproperlyConfigured(f"JWT_ALGORITHMS may not include {', '.join(_unsafe_jwt_algorithms)}: "
+                               "only asymmetric algorithms (RS256, ES256, ...) verify a token with a public key.")
+
+# The catalog's version: in the OpenAPI schema, /api/status/ and (major.minor) every API response's
+# API-Version header, as NetBox sends it.
+CATALOG_VERSION = "0.1.0"
+API_VERSION = ".".join(CATALOG_VERSION.split(".")[:2])
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "The catalog API",
     "DESCRIPTION": "Network source of truth and service catalog.",
-    "VERSION": "0.1.0",
+    "VERSION": CATALOG_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from our own static files (no CDN: the catalog may run offline).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets used by several fields or components (a pool's default_status is a prefix status,
+    # a brief generator run shows the run's status): one name each.
+    "ENUM_NAME_OVERRIDES": {
+        "PrefixStatusEnum": "ipam.models.Prefix.Status",
+        "IPAddressStatusEnum": "ipam.models.IPAddress.Status",
+        "IPAddressRoleEnum": "ipam.models.IPAddress.Role",
+        "VLANStatusEnum": "ipam.models.VLAN.Status",
+        "GeneratorRunStatusEnum": "services.models.GeneratorRun.Status",
+        "MembershipRoleEnum": "tenancy.models.Membership.Role",
+    },
 }
 
 # Celery: no broker configured means tasks run eagerly in the calling process.
@@ -169,6 +222,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # An unreachable Redis fails a send in about a second instead of hanging the request that sends.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}
+# A queued run whose message was lost (the broker down or flushed when it was sent) is sent again by
+# the periodic sweep (services.resend_lost_runs, every 30 s) once it has waited this many seconds.
+RUN_RESEND_AFTER = int(os.environ.get("RUN_RESEND_AFTER", "20"))
 
 # The cache carries what must be shared between processes outside the database, such as the log
 # lines of a generator run while its transaction is open. Redis when one is configured; otherwise
@@ -177,7 +236,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 _cache_redis = REDIS_URL or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
 if _cache_redis:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_redis,
-                          "KEY_PREFIX": "catalog"}}
+                          "KEY_PREFIX": "catalog",
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": os.environ.get("CACHE_DIR") or str(BASE_DIR / "var" / "cache")}}

@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog_site.api.root import APIRootView
+from catalog_site.api.status import HealthView, StatusView
+from services.runs import pending_runs
 
 api_patterns = [
     path("", APIRootView.as_view(), name="api-root"),
@@ -13,6 +15,9 @@ api_patterns = [
     path("dcim/", include(("dcim.api.urls", "dcim-api"))),
     path("ipam/", include(("ipam.api.urls", "ipam-api"))),
     path("services/", include(("services.api.urls", "services-api"))),
+    path("users/", include(("catalog_site.api.users", "users-api"))),
+    path("status/", StatusView.as_view(sections={"runs": pending_runs}), name="status"),
+    path("status/health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
@@ -22,3 +27,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]
+
+# An error outside DRF's views: JSON under /api/ (a 503 when the database is away), HTML elsewhere.
+handler500 = "catalog_site.middleware.server_error"

@@ -149,6 +149,8 @@ class Interface(ConstraintErrorFields, PrimaryModel):
     ``vlan_1000`` on a router) but has no mode. ``speed`` is the port's capacity in Mbps.
     """
 
+    tenant_access_path = "device__tenant"
+
     class Layer(models.IntegerChoices):
         L2 = 2, "Layer 2"
         L3 = 3, "Layer 3"

@@ -133,6 +133,8 @@ class ServiceResource(models.Model):
     resources cannot be deleted.
     """
 
+    tenant_access_path = "service__tenant"
+
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="resources")
     role = models.CharField(max_length=50)
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
@@ -164,6 +166,8 @@ class ServiceResource(models.Model):
 class LifecycleEvent(models.Model):
     """One entry of a service's history: an order, a transition or an update, and who asked for it."""
 
+    tenant_access_path = "service__tenant"
+
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=30, blank=True)
     to_status = models.CharField(max_length=30)
@@ -190,6 +194,8 @@ class GeneratorRun(models.Model):
     rolls back. While a run works its log lines live in the cache (see ``services.runs.RunLog``),
     so that other connections can follow it; they are stored here when it ends.
     """
+
+    tenant_access_path = "service__tenant"
 
     class Action(models.TextChoices):
         PROVISION = "provision", "Provision"

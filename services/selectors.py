@@ -1,6 +1,8 @@
 """Reads of the service catalog: querysets for lists, suggestion lists, documentation, stranding checks."""
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
+
+from catalog_site import access
 
 from .documentation import render_markdown
 from .models import Parameter, Service, ServiceResource, ServiceType
@@ -15,9 +17,14 @@ def service_list_queryset():
     )
 
 
-def catalog_entries():
-    """The service types shown on the catalog page, with how many services each has."""
-    return ServiceType.objects.annotate(service_count=Count("services")).order_by("name")
+def catalog_entries(rights: access.Access | None = None):
+    """The service types shown on the catalog page, with how many services each has.
+
+    With ``rights``, only the services those rights see are counted: another tenant's services
+    never show, not even in a count.
+    """
+    visible = rights.visible_q(Service, prefix="services__") if rights is not None else Q()
+    return ServiceType.objects.annotate(service_count=Count("services", filter=visible)).order_by("name")
 
 
 def suggested_values(attribute: dict) -> list[dict]:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from mptt.models import TreeForeignKey
 
+from catalog_site.access import ADMIN
 from catalog_site.models import ChangeTrackedModel, TreeModel
 
 
@@ -24,7 +25,12 @@ class Tenant(TreeModel):
 
 
 class Membership(ChangeTrackedModel):
-    """A user's role in a tenant; it grants access to the tenant and its whole subtree."""
+    """A user's role in a tenant; it grants access to the tenant and its whole subtree.
+
+    Only an admin of the tenant (or of an ancestor) may grant, change or revoke one.
+    """
+
+    tenant_write_role = ADMIN
 
     class Role(models.TextChoices):
         VIEWER = "viewer", "Viewer"

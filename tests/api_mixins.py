@@ -9,7 +9,8 @@ A subclass sets:
 - ``invalid_data(self)``: one invalid payload and the field the error must name;
 - ``update_data(self)``: a PATCH payload, checked back on the object;
 - ``filter_cases(self, objects)``: ``[(params, expected_ids), ...]``;
-- ``list_queries``: the pinned number of SQL queries of a list request.
+- ``list_queries``: the pinned number of SQL queries of a list request (a tenant member's request
+  may add one: the query that reads their rights).
 """
 
 import itertools
@@ -18,6 +19,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework.test import APIClient
+
+from catalog_site.models import Token
+from tenancy.models import Membership, Tenant
 
 _numbers = itertools.count(1)
 
@@ -33,6 +38,7 @@ class APIViewTests:
     model = None
     brief_fields: tuple[str, ...] = ()
     list_queries: int
+    member_sees_every_row = True  # False where rows belong to users, not tenants (users, tokens)
 
     # -- to declare -------------------------------------------------------------------
     def make_objects(self, count):
@@ -175,3 +181,29 @@ class APIViewTests:
             assert api.get(self.list_url()).status_code == 200
         assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
         assert len(few) == self.list_queries, [q["sql"] for q in few.captured_queries]
+
+    def test_list_query_count_of_a_tenant_member(self, django_user_model):
+        """A member's rights cost one query per request at most, and the list stays flat."""
+        user = django_user_model.objects.create_user(f"member-{next_number()}")
+
+        def make_visible(count):
+            self.make_objects(count)
+            for root in Tenant.objects.filter(parent=None).exclude(memberships__user=user):
+                Membership.objects.create(user=user, tenant=root, role=Membership.Role.VIEWER)
+
+        make_visible(2)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.issue(user=user)[1]}")
+        client.get(self.list_url())  # warm-up
+        with CaptureQueriesContext(connection) as few:
+            assert client.get(self.list_url()).status_code == 200
+        make_visible(6)
+        with CaptureQueriesContext(connection) as many:
+            response = client.get(self.list_url())
+            assert response.status_code == 200
+        if self.member_sees_every_row:  # all rows are in the member's tenants, or shared
+            assert response.data["count"] == self.model.objects.count()
+        assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+        rights = [q["sql"] for q in few.captured_queries if '"rank"' in q["sql"]]
+        assert len(rights) <= 1, rights
+        assert len(few) == self.list_queries + len(rights), [q["sql"] for q in few.captured_queries]

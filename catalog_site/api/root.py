@@ -1,14 +1,17 @@
 """The API root: a map of the apps' endpoints."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-API_APPS = ("tenancy", "dcim", "ipam", "services")
+API_APPS = ("tenancy", "dcim", "ipam", "services", "users")
 
 
 class APIRootView(APIView):
     """Lists each app's API root."""
 
+    @extend_schema(responses={200: {"type": "object", "description": "Each app's name and the URL of its root.",
+                                    "additionalProperties": {"type": "string", "format": "uri"}}})
     def get(self, request, format=None):
         return Response({app: reverse(f"{app}-api:api-root", request=request) for app in API_APPS})

@@ -3,6 +3,8 @@
 - Every object carries ``id``, ``url`` and ``display``.
 - ``brief=True`` (``?brief=1``, and every nested object) keeps only ``Meta.brief_fields``.
 - Related objects are written by id (or ``{"id": N}``) and read back as a brief nested object.
+  Only objects the caller may see can be written (any other id does not exist for them), and a
+  related object the caller may not see reads as ``null`` (left out of a list).
 - Validation runs the model's ``full_clean()``, so that the rules in ``clean()`` and the database
   constraints answer the API and the admin with the same field-keyed messages.
 """
@@ -12,8 +14,16 @@ import copy
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.module_loading import import_string
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
+
+from catalog_site import access
 
 from .exceptions import validation_error_detail
+
+
+def concrete_field_names(model) -> frozenset[str]:
+    """The names of the fields an instance holds itself (not many-to-many, not reverse relations)."""
+    return frozenset(field.name for field in model._meta.concrete_fields)
 
 
 def detail_view_name(model) -> str:
@@ -49,12 +59,39 @@ class RelatedObjectField(serializers.PrimaryKeyRelatedField):
             self.fail("incorrect_type", data_type=type(data).__name__)
         return super().to_internal_value(data)
 
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        for key in kwargs:
+            if key in MANY_RELATION_KWARGS:
+                list_kwargs[key] = kwargs[key]
+        return VisibleManyRelatedField(**list_kwargs)
+
+    @property
+    def access(self) -> access.Access:
+        return access.for_request(self.context.get("request"))
+
+    def get_queryset(self):
+        return self.access.restrict(super().get_queryset())
+
+    def get_attribute(self, instance):
+        value = super().get_attribute(instance)
+        return value if self.access.can_see(value) else None
+
     def to_representation(self, value):
         return self.serializer_class(value, context=self.context, brief=True).data
 
     def get_choices(self, cutoff=None):
         # The browsable API renders a select of every object otherwise; ids are enough.
         return {}
+
+
+class VisibleManyRelatedField(serializers.ManyRelatedField):
+    """A to-many relation of ``RelatedObjectField``s that leaves out the objects the caller may not see."""
+
+    def to_representation(self, iterable):
+        can_see = self.child_relation.access.can_see
+        return [self.child_relation.to_representation(value) for value in iterable if can_see(value)]
 
 
 class BaseModelSerializer(serializers.ModelSerializer):
@@ -83,9 +120,8 @@ class BaseModelSerializer(serializers.ModelSerializer):
         instance = copy.copy(self.instance) if self.instance is not None else model()
         if self.instance is not None:
             instance._state = copy.copy(self.instance._state)
-        m2m = {f.name for f in model._meta.many_to_many}
         for name, value in attrs.items():
-            if name not in m2m:
+            if name in concrete_field_names(model):
                 setattr(instance, name, value)
         return instance
 
@@ -97,8 +133,7 @@ class BaseModelSerializer(serializers.ModelSerializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(validation_error_detail(exc)) from exc
         # clean() may normalise values (a prefix with host bits, say); keep what it settled on.
-        m2m = {f.name for f in instance._meta.many_to_many}
         for name in list(attrs):
-            if name not in m2m:
+            if name in concrete_field_names(instance):
                 attrs[name] = getattr(instance, name)
         return attrs

@@ -1,9 +1,14 @@
-"""ViewSet base classes: brief mode, all-or-nothing bulk creation, one transaction per write."""
+"""ViewSet base classes: tenant scoping, brief mode, all-or-nothing bulk creation, one transaction per write."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+
+from catalog_site import access
+
+from .exceptions import validation_error_detail
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 
@@ -11,10 +16,52 @@ TRUE_VALUES = {"1", "true", "yes", "on"}
 class CatalogModelViewSet(viewsets.ModelViewSet):
     """CRUD for one model with NetBox's conventions.
 
+    - every read is limited to what the caller may see (``catalog_site.access``): a hidden object
+      is a 404 and is never counted; every write is checked against the caller's role on the
+      object's tenant, before and after the change;
     - ``?brief=1`` answers only the brief fields;
     - POST of a list creates every object or none;
     - each write is one transaction.
     """
+
+    @property
+    def access(self) -> access.Access:
+        return access.for_request(self.request)
+
+    def get_queryset(self):
+        return self.access.restrict(super().get_queryset())
+
+    def check_writes(self, serializer, action: str) -> None:
+        """Check each object a validated serializer is about to write (unsaved, with the new values).
+
+        In a list, a refused item is reported at its position, as DRF reports invalid items.
+        """
+        if not isinstance(serializer, serializers.ListSerializer):
+            self.access.check_write(serializer.model_instance(serializer.validated_data), action,
+                                    before=serializer.instance)
+            return
+        errors, failed = [], False
+        for attrs in serializer.validated_data:
+            try:
+                self.access.check_write(serializer.child.model_instance(attrs), action)
+                errors.append({})
+            except DjangoValidationError as exc:
+                errors.append(validation_error_detail(exc))
+                failed = True
+        if failed:
+            raise ValidationError(errors)
+
+    def perform_create(self, serializer):
+        self.check_writes(serializer, "add")
+        serializer.save()
+
+    def perform_update(self, serializer):
+        self.check_writes(serializer, "change")
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        self.access.check_write(instance, "delete")
+        instance.delete()
 
     @property
     def brief(self) -> bool:

@@ -10,13 +10,15 @@ creates all of it or nothing.
 
 import netaddr
 from django.db import transaction
+from django.db.models import Model
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog_site import access
 from catalog_site.api.exceptions import Conflict
 from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
 from catalog_site.api.views import CatalogModelViewSet
@@ -37,6 +39,7 @@ from ..models import (
     PrefixPoolResource,
 )
 from ..selectors import pool_utilization
+from . import schema
 from .serializers import IPAddressSerializer, PrefixSerializer, VLANSerializer, tenant_field
 
 MAX_LISTED = 1000
@@ -48,6 +51,7 @@ class AllocateRequestSerializer(serializers.Serializer):
     data = serializers.DictField(required=False)
 
 
+@extend_schema_serializer(component_name="PoolRelease")
 class ReleaseRequestSerializer(serializers.Serializer):
     identifier = serializers.CharField(max_length=255)
 
@@ -58,7 +62,9 @@ class PoolResourcesField(serializers.ListField):
     child = serializers.IntegerField()
 
     def to_representation(self, manager):
-        return [PrefixSerializer(r.prefix, context=self.context, brief=True).data for r in manager.all()]
+        can_see = access.for_request(self.context.get("request")).can_see
+        return [PrefixSerializer(r.prefix, context=self.context, brief=True).data for r in manager.all()
+                if can_see(r.prefix)]
 
 
 class PoolSerializerMixin:
@@ -67,7 +73,7 @@ class PoolSerializerMixin:
     resource_model = None
 
     def validate_resources(self, ids):
-        prefixes = Prefix.objects.in_bulk(ids)
+        prefixes = access.for_request(self.context.get("request")).restrict(Prefix.objects.all()).in_bulk(ids)
         missing = [i for i in ids if i not in prefixes]
         if missing:
             raise serializers.ValidationError(f"No prefix with id {', '.join(map(str, missing))}.")
@@ -131,6 +137,7 @@ class NumberPoolDetailSerializer(NumberPoolSerializer):
     class Meta(NumberPoolSerializer.Meta):
         fields = (*NumberPoolSerializer.Meta.fields, "utilization")
 
+    @extend_schema_field(schema.PoolUtilizationSerializer)
     def get_utilization(self, pool) -> dict:
         return pool_utilization(pool)
 
@@ -158,6 +165,7 @@ class PrefixPoolDetailSerializer(PrefixPoolSerializer):
     class Meta(PrefixPoolSerializer.Meta):
         fields = (*PrefixPoolSerializer.Meta.fields, "utilization")
 
+    @extend_schema_field(schema.PoolUtilizationSerializer)
     def get_utilization(self, pool) -> dict:
         return pool_utilization(pool)
 
@@ -182,8 +190,18 @@ class IPAddressPoolDetailSerializer(IPAddressPoolSerializer):
     class Meta(IPAddressPoolSerializer.Meta):
         fields = (*IPAddressPoolSerializer.Meta.fields, "utilization")
 
+    @extend_schema_field(schema.PoolUtilizationSerializer)
     def get_utilization(self, pool) -> dict:
         return pool_utilization(pool)
+
+
+def check_created(rights, obj) -> None:
+    """An object an allocation made with a tenant (``data: {"tenant": N}``) needs the caller's role there.
+
+    Called inside the allocation's transaction: a refusal undoes the allocation.
+    """
+    if isinstance(obj, Model) and access.tenant_id_of(obj, "add") is not None:
+        rights.check_write(obj, "add")
 
 
 def allocation_errors(call):
@@ -204,8 +222,14 @@ class PoolViewSet(CatalogModelViewSet):
 
     def get_queryset(self):
         if self.action in {"allocate", "release", "allocations"}:
-            return self.queryset.model.objects.select_related(*self.action_related)
+            return self.access.restrict(self.queryset.model.objects.select_related(*self.action_related))
         return super().get_queryset()
+
+    def get_writable_pool(self):
+        """The pool of an allocate/release: visible (else 404), and writable by the caller (else 403)."""
+        pool = self.get_object()
+        self.access.check_write(pool, "change")
+        return pool
 
     def get_serializer_class(self):
         if self.action == "retrieve":
@@ -228,19 +252,22 @@ class PoolViewSet(CatalogModelViewSet):
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None):
         """Allocate for an identifier: 201 when new, 200 when the identifier already held it."""
-        pool = self.pool = self.get_object()
+        pool = self.pool = self.get_writable_pool()
         body = AllocateRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = allocation_errors(lambda: self.allocate_one(pool, body.validated_data))
+        with transaction.atomic():
+            result = allocation_errors(lambda: self.allocate_one(pool, body.validated_data))
+            if result.created:
+                check_created(self.access, result.resource)
         data = self.represent(result.resource, request)
         data["identifier"] = body.validated_data["identifier"]
         return Response(data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
-    @extend_schema(request=ReleaseRequestSerializer)
+    @extend_schema(request=ReleaseRequestSerializer, responses={204: None})
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         """Give back what an identifier holds (the prefix or address is deleted): 204, or 404 if nothing."""
-        pool = self.get_object()
+        pool = self.get_writable_pool()
         body = ReleaseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if not allocation.release(pool=pool, identifier=body.validated_data["identifier"]):
@@ -252,10 +279,12 @@ class PoolViewSet(CatalogModelViewSet):
     def allocations(self, request, pk=None):
         """The ledger: identifier and resource, paginated."""
         pool = self.get_object()
-        page = self.paginate_queryset(self.ledger(pool))
+        page = self.paginate_queryset(self.access.restrict(self.ledger(pool)))
         return self.get_paginated_response([self.ledger_row(row, request) for row in page])
 
 
+@schema.pool_actions(allocate=schema.NumberPoolAllocateSerializer, allocation=schema.NumberAllocationSerializer,
+                     ledger_row=schema.NumberLedgerRowSerializer)
 class NumberPoolViewSet(PoolViewSet):
     queryset = NumberPool.objects.select_related("l2domain", "tenant")
     serializer_class = NumberPoolSerializer
@@ -269,12 +298,18 @@ class NumberPoolViewSet(PoolViewSet):
         return {"value": value}
 
     def ledger(self, pool):
+        # A number ledger row names no tenant, only the identifier (often another customer's service):
+        # it is shown to those who may operate the pool.
+        if not self.access.can_write(pool, "change"):
+            return pool.allocations.none()
         return pool.allocations.order_by("value")
 
     def ledger_row(self, row, request):
         return {"identifier": row.identifier, "value": row.value, "created": row.created}
 
 
+@schema.pool_actions(allocate=schema.PrefixPoolAllocateSerializer, allocation=schema.PrefixAllocationSerializer,
+                     ledger_row=schema.PrefixLedgerRowSerializer)
 class PrefixPoolViewSet(PoolViewSet):
     queryset = PrefixPool.objects.select_related("namespace", "tenant").prefetch_related("pool_resources__prefix")
     serializer_class = PrefixPoolSerializer
@@ -299,6 +334,8 @@ class PrefixPoolViewSet(PoolViewSet):
                 "prefix": PrefixSerializer(row.prefix, context=self.get_serializer_context(), brief=True).data}
 
 
+@schema.pool_actions(allocate=schema.IPAddressPoolAllocateSerializer,
+                     allocation=schema.IPAddressAllocationSerializer, ledger_row=schema.IPAddressLedgerRowSerializer)
 class IPAddressPoolViewSet(PoolViewSet):
     queryset = IPAddressPool.objects.select_related("tenant").prefetch_related("pool_resources__prefix")
     serializer_class = IPAddressPoolSerializer
@@ -328,11 +365,16 @@ class FreeSpaceView(APIView):
 
     parent_model = None
     created_serializer = None
+    accepts_lists = True  # the schema documents a POST of one object or of a list
     # Permissions are those of the model created: viewing it for GET, adding it for POST.
     queryset = None
 
+    @property
+    def access(self) -> access.Access:
+        return access.for_request(self.request)
+
     def get_parent(self, pk):
-        return get_object_or_404(self.parent_model, pk=pk)
+        return get_object_or_404(self.access.restrict(self.parent_model.objects.all()), pk=pk)
 
     def create_one(self, parent, item):
         raise NotImplementedError
@@ -344,6 +386,8 @@ class FreeSpaceView(APIView):
             raise serializers.ValidationError({"detail": "Expected an object or a non-empty list of objects."})
         with transaction.atomic():
             created = [allocation_errors(lambda item=item: self.create_one(parent, dict(item))) for item in items]
+            for obj in created:
+                self.access.check_write(obj, "add")
         context = {"request": request}
         data = [self.created_serializer(obj, context=context).data for obj in created]
         return Response(data if isinstance(request.data, list) else data[0], status=status.HTTP_201_CREATED)
@@ -355,6 +399,8 @@ def _prefix_length(item):
     return item.pop("prefix_length")
 
 
+@schema.free_space(listed=schema.AvailablePrefixSerializer, create=schema.AvailablePrefixCreateSerializer,
+                   created=PrefixSerializer)
 class AvailablePrefixesView(FreeSpaceView):
     """Free space of a prefix as the fewest CIDRs (GET), or new child prefixes, best fit (POST)."""
 
@@ -379,6 +425,8 @@ class AvailablePrefixesView(FreeSpaceView):
         return allocation.allocate_child_prefix(parent=parent, prefix_length=_prefix_length(item), data=item)
 
 
+@schema.free_space(listed=schema.AvailableIPSerializer, create=schema.AvailableIPCreateSerializer,
+                   created=IPAddressSerializer, parameters=[schema.AVAILABLE_IPS_LIMIT])
 class AvailableIPsView(FreeSpaceView):
     """The first free addresses of a prefix (GET, ``?limit=``, at most 1000), or new addresses (POST)."""
 
@@ -407,6 +455,8 @@ class AvailableIPsView(FreeSpaceView):
         return allocation.allocate_child_ip_address(parent=parent, data=item)
 
 
+@schema.free_space(listed=schema.AvailableVLANSerializer, create=schema.AvailableVLANCreateSerializer,
+                   created=VLANSerializer)
 class AvailableVLANsView(FreeSpaceView):
     """Free VLAN ids of an L2 domain (GET), or new VLANs with the lowest free ids (POST)."""
 

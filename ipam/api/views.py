@@ -44,7 +44,7 @@ class PrefixViewSet(CatalogModelViewSet):
     def child_prefixes(self, request, pk=None):
         """Every prefix inside this one (nested ones included), in address order."""
         prefix = self.get_object()
-        children = prefix.get_child_prefixes().select_related(*PREFIX_RELATED)
+        children = self.access.restrict(prefix.get_child_prefixes().select_related(*PREFIX_RELATED))
         return self.paginated(children, serializers.PrefixSerializer)
 
     @extend_schema(filters=False, responses=serializers.IPAddressSerializer(many=True))
@@ -52,7 +52,7 @@ class PrefixViewSet(CatalogModelViewSet):
     def child_ip_addresses(self, request, pk=None):
         """Every address inside this prefix, in address order."""
         prefix = self.get_object()
-        children = prefix.get_child_ip_addresses().select_related(*IPADDRESS_RELATED)
+        children = self.access.restrict(prefix.get_child_ip_addresses().select_related(*IPADDRESS_RELATED))
         return self.paginated(children, serializers.IPAddressSerializer)
 
 

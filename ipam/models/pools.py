@@ -68,6 +68,8 @@ class NumberPool(Pool):
 class NumberAllocation(ChangeTrackedModel):
     """One number handed out by a number pool to an identifier."""
 
+    tenant_access_path = "pool__tenant"
+
     pool = models.ForeignKey(NumberPool, on_delete=models.CASCADE, related_name="allocations")
     identifier = models.CharField(max_length=255)
     value = models.PositiveBigIntegerField()
@@ -86,6 +88,8 @@ class NumberAllocation(ChangeTrackedModel):
 
 class NumberFreeRange(models.Model):
     """A run of free numbers of a number pool."""
+
+    tenant_access_path = None  # the free-space index: internal, never listed to users
 
     pool = models.ForeignKey(NumberPool, on_delete=models.CASCADE, related_name="free_ranges")
     start = models.PositiveBigIntegerField()
@@ -117,6 +121,8 @@ class PrefixPool(Pool):
 class PrefixPoolResource(models.Model):
     """A container prefix of a prefix pool; ``position`` orders the resources."""
 
+    tenant_access_path = "pool__tenant"
+
     pool = models.ForeignKey(PrefixPool, on_delete=models.CASCADE, related_name="pool_resources")
     prefix = models.ForeignKey(Prefix, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
@@ -136,6 +142,9 @@ class PrefixPoolResource(models.Model):
 
 class PrefixAllocation(ChangeTrackedModel):
     """One prefix handed out by a prefix pool to an identifier; deleting the prefix frees the identifier."""
+
+    # A ledger row is seen by whoever sees the prefix it names (shared pools serve many tenants).
+    tenant_access_path = "prefix__tenant"
 
     pool = models.ForeignKey(PrefixPool, on_delete=models.CASCADE, related_name="allocations")
     identifier = models.CharField(max_length=255)
@@ -167,6 +176,8 @@ class IPAddressPool(Pool):
 class IPAddressPoolResource(models.Model):
     """A prefix of an IP address pool; ``position`` orders the resources."""
 
+    tenant_access_path = "pool__tenant"
+
     pool = models.ForeignKey(IPAddressPool, on_delete=models.CASCADE, related_name="pool_resources")
     prefix = models.ForeignKey(Prefix, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
@@ -181,6 +192,8 @@ class IPAddressPoolResource(models.Model):
 
 class IPAddressAllocation(ChangeTrackedModel):
     """One address handed out by an IP address pool to an identifier."""
+
+    tenant_access_path = "ip_address__tenant"  # seen by whoever sees the address (see PrefixAllocation)
 
     pool = models.ForeignKey(IPAddressPool, on_delete=models.CASCADE, related_name="allocations")
     identifier = models.CharField(max_length=255)
@@ -203,6 +216,8 @@ class FreeSpace(models.Model):
     index exists while at least one pool of that kind uses the container, and is shared by all of
     them, because free space belongs to the container, not to a pool.
     """
+
+    tenant_access_path = None  # internal index, never listed to users
 
     class Kind(models.TextChoices):
         PREFIX = "prefix", "Prefixes"

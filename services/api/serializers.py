@@ -7,6 +7,7 @@ that the rules and messages are the ones the admin shows. Domain refusals become
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from catalog_site import access
 from catalog_site.api.exceptions import validation_error_detail
 from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
 from dcim.models import Location
@@ -63,7 +64,9 @@ class ServiceTypeSerializer(BaseModelSerializer):
 
     def get_service_count(self, obj) -> int:
         count = getattr(obj, "service_count", None)
-        return obj.services.count() if count is None else count
+        if count is None:  # a type just written: count what the caller may see, as the list does
+            count = access.for_request(self.context.get("request")).restrict(obj.services.all()).count()
+        return count
 
     def definition(self, attrs: dict, instance=None) -> dict:
         """The type definition a write asks for: the stored one with the fields sent applied."""

@@ -5,23 +5,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from catalog_site.api.exceptions import Conflict
+from catalog_site.api.exceptions import Conflict, read_after_commit
 from catalog_site.api.views import CatalogModelViewSet
 
 from .. import filtersets, runs, services
 from ..models import GeneratorRun, Parameter
 from ..selectors import catalog_entries, service_list_queryset
 from . import serializers
-
-
-class CanChangeServices(BasePermission):
-    """A transition changes a service: it needs ``change_service`` (a POST would otherwise ask for ``add``)."""
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm("services.change_service"))
 
 
 class ServiceDomainErrorsMixin:
@@ -50,6 +42,9 @@ class ServiceTypeViewSet(CatalogModelViewSet):
     serializer_class = serializers.ServiceTypeSerializer
     filterset_class = filtersets.ServiceTypeFilterSet
 
+    def get_queryset(self):
+        return catalog_entries(self.access)
+
 
 class ParameterViewSet(CatalogModelViewSet):
     """Named lists of suggested values that external systems and generators keep current."""
@@ -62,35 +57,47 @@ class ParameterViewSet(CatalogModelViewSet):
 class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
     """Services: order (POST), update with the version read (PATCH/PUT), move along the lifecycle
     (``POST /{id}/transition/``), delete while draft or decommissioned; run the generator again
-    (``POST /{id}/reconcile/``) or see what it would change (``POST /{id}/plan/``)."""
+    (``POST /{id}/reconcile/``) or see what it would change (``POST /{id}/plan/``); queue again the run
+    of a service stuck in in-delivery or in-decommissioning (``POST /{id}/retry/``)."""
 
     queryset = service_list_queryset()
     serializer_class = serializers.ServiceSerializer
     filterset_class = filtersets.ServiceFilterSet
 
     def perform_destroy(self, instance):
+        self.access.check_write(instance, "delete")
         services.service_delete(service=instance)
 
+    def get_changeable_object(self):
+        """The service of a detail action that changes it: visible (else 404), and the caller an editor."""
+        service = self.get_object()
+        self.access.check_write(service, "change")
+        return service
+
     @extend_schema(request=serializers.TransitionSerializer, responses=serializers.ServiceSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[CanChangeServices])
+    @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         """Request a lifecycle transition: ``{"to": "<status>", "version": <the version read>}``.
 
         An illegal transition is a 400 listing the legal ones; a stale version is a 409.
         """
-        service = self.get_object()
+        service = self.get_changeable_object()
         body = serializers.TransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+
+        def read():
+            return self.get_serializer(self.get_queryset().get(pk=service.pk)).data
+
         with transaction.atomic():
-            service = services.service_transition(
+            services.service_transition(
                 service=service, to=body.validated_data["to"], version=body.validated_data["version"],
                 user=request.user, message=body.validated_data.get("message", ""),
             )
-        service = self.get_queryset().get(pk=service.pk)
-        return Response(self.get_serializer(service).data, status=status.HTTP_200_OK)
+            committed = read()
+        return Response(read_after_commit(read, committed), status=status.HTTP_200_OK)
 
     @extend_schema(request=None, responses={202: serializers.GeneratorRunSerializer})
-    @action(detail=True, methods=["post"], permission_classes=[CanChangeServices])
+    @action(detail=True, methods=["post"])
     def reconcile(self, request, pk=None):
         """Queue a reconcile run of an active service: its generator repairs what drifted. 202 with the run.
 
@@ -98,18 +105,40 @@ class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
         at ``/api/services/generator-runs/{id}/``. A service that is not active, or whose type has no
         generator, is a 409.
         """
-        service = self.get_object()
+        service = self.get_changeable_object()
+        return self.queued_run_answer(
+            lambda: runs.request_run(service=service, action=GeneratorRun.Action.RECONCILE, user=request.user))
+
+    @extend_schema(request=None, responses={202: serializers.GeneratorRunSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Queue again the run of a service left in in-delivery or in-decommissioning (its run never started,
+        its message lost). 202 with the new run: a provision run in in-delivery, a decommission run in
+        in-decommissioning.
+
+        Safe whatever became of the earlier run: runs of a service are serialised, and a run that finds
+        the service moved on does nothing. A service in any other status is a 409.
+        """
+        service = self.get_changeable_object()
+        return self.queued_run_answer(lambda: runs.retry_working_run(service=service, user=request.user))
+
+    def queued_run_answer(self, request_run) -> Response:
+        """Call ``request_run`` in a transaction; 202 with the run (read again after the commit when possible)."""
+        context = self.get_serializer_context()
+
+        def read(run):
+            return serializers.GeneratorRunSerializer(GeneratorRun.objects.get(pk=run.pk), context=context).data
+
         with transaction.atomic():
-            run = runs.request_run(service=service, action=GeneratorRun.Action.RECONCILE, user=request.user)
-        run.refresh_from_db()
-        return Response(serializers.GeneratorRunSerializer(run, context=self.get_serializer_context()).data,
-                        status=status.HTTP_202_ACCEPTED)
+            run = request_run()
+            committed = read(run)
+        return Response(read_after_commit(lambda: read(run), committed), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=serializers.GeneratorRunSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[CanChangeServices])
+    @action(detail=True, methods=["post"])
     def plan(self, request, pk=None):
         """A dry run, computed now: the run with the ``changes`` a run would make, all rolled back."""
-        service = self.get_object()
+        service = self.get_changeable_object()
         run = runs.plan_run(service=service, user=request.user)
         return Response(serializers.GeneratorRunSerializer(run, context=self.get_serializer_context()).data)
 

@@ -657,7 +657,11 @@ class TestInterfaceVLANs:
         make_interface(device)
         assert ids(api.get(INTERFACES, {"untagged_vlan_id": vlan.pk})) == {first.pk}
         assert ids(api.get(INTERFACES, {"untagged_vlan_id": [vlan.pk, other.pk]})) == {first.pk, second.pk}
+        # An id that does not exist matches nothing, exactly like one the caller may not see.
         response = api.get(INTERFACES, {"untagged_vlan_id": 999999})
+        assert response.status_code == 200
+        assert response.data["count"] == 0
+        response = api.get(INTERFACES, {"untagged_vlan_id": "abc"})
         assert response.status_code == 400
         assert "untagged_vlan_id" in response.data
 

@@ -9,6 +9,7 @@ from catalog_site.models import Token
 from ipam.models import VLAN
 from services import runs
 from services.models import GeneratorRun, Service
+from tenancy.models import Membership
 from tests.api_mixins import APIViewTests
 
 from .factories import make_service
@@ -176,14 +177,18 @@ class TestServiceActions:
             assert "Manual has no generator" in response.data["detail"]
 
     @pytest.mark.parametrize("action", ["reconcile", "plan"])
-    def test_actions_need_change_permission(self, django_user_model, inventory, action):
+    def test_actions_need_the_editor_role(self, django_user_model, inventory, action):
         user = django_user_model.objects.create_user("viewer")
-        user.user_permissions.add(Permission.objects.get(codename="view_service"))
+        user.user_permissions.add(Permission.objects.get(codename="change_service"))  # no help: roles decide
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {Token.issue(user=user)[1]}")
         service = deliver()
+        assert client.post(service_url(service, action)).status_code == 404  # no role: hidden
+        Membership.objects.create(user=user, tenant=service.tenant, role=Membership.Role.VIEWER)
         assert client.post(service_url(service, action)).status_code == 403
         assert GeneratorRun.objects.filter(service=service).count() == 1  # the provision run only
+        Membership.objects.filter(user=user).update(role=Membership.Role.EDITOR)
+        assert client.post(service_url(service, action)).status_code in (200, 202)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,6 +9,7 @@ from services import services
 from services.admin.forms import build_service_form
 from services.documentation import render_markdown
 from services.models import Service
+from tenancy.models import Membership
 
 from .factories import make_service, make_site, make_tenant
 
@@ -117,19 +118,29 @@ class TestSanitising:
 
 
 class TestTransitionPermission:
-    def client_with(self, django_user_model, *codenames):
-        user = django_user_model.objects.create_user(f"user-{'-'.join(codenames) or 'none'}")
-        user.user_permissions.set(Permission.objects.filter(content_type__app_label="services", codename__in=codenames))
+    """A transition changes the service: it needs the editor role on the service's tenant."""
+
+    def client_with(self, django_user_model, tenant, role):
+        user = django_user_model.objects.create_user(f"user-{role or 'none'}")
+        if role:
+            Membership.objects.create(user=user, tenant=tenant, role=role)
+        # Model permissions do not matter for a tenant's objects: roles decide.
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label="services"))
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {Token.issue(user=user)[1]}")
         return client
 
-    def test_transition_needs_change_permission(self, django_user_model):
+    def test_transition_needs_the_editor_role(self, django_user_model):
         service = make_service("draft")
         body = {"to": "in-delivery", "version": 1}
-        adder = self.client_with(django_user_model, "view_service", "add_service")
-        assert adder.post(f"/api/services/services/{service.pk}/transition/", body, format="json").status_code == 403
-        changer = self.client_with(django_user_model, "view_service", "change_service")
-        response = changer.post(f"/api/services/services/{service.pk}/transition/", body, format="json")
+        url = f"/api/services/services/{service.pk}/transition/"
+        stranger = self.client_with(django_user_model, service.tenant, None)
+        assert stranger.post(url, body, format="json").status_code == 404
+        viewer = self.client_with(django_user_model, service.tenant, Membership.Role.VIEWER)
+        assert viewer.post(url, body, format="json").status_code == 403
+        service.refresh_from_db()
+        assert service.status == "draft"
+        editor = self.client_with(django_user_model, service.tenant, Membership.Role.EDITOR)
+        response = editor.post(url, body, format="json")
         assert response.status_code == 200, response.data
         assert response.data["status"] == "in-delivery"

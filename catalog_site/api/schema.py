@@ -1,0 +1,272 @@
+"""How the OpenAPI schema (``/api/schema/``) describes the API; imported by the app's ready().
+
+What drf-spectacular cannot guess, said once here for every endpoint (``CatalogAutoSchema``, the
+``DEFAULT_SCHEMA_CLASS``):
+
+- authentication: ``Authorization: Token <key>`` (``tokenAuth``) and ``Authorization: Bearer <jwt>``
+  (``jwtAuth``);
+- related objects (``RelatedObjectField``) are written as an id or ``{"id": N}`` and read as the
+  related object's brief form, ``null`` where the caller may not see it;
+- ``?brief=1`` on the reads of a model viewset, answered with the brief form (``Brief<Name>``);
+- a create takes one object or a list, all or nothing (``accepts_lists`` on a plain view);
+- the error answers of every operation (400, 401, 403, 404, 409, 413, 415), as JSON;
+- request bodies are JSON only, and every field of a response object is always present.
+"""
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import (
+    ResolvedComponent,
+    build_array_type,
+    build_media_type_object,
+    force_instance,
+    is_list_serializer,
+)
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.relations import ManyRelatedField
+
+from catalog_site import access
+
+from .serializers import BaseModelSerializer
+from .views import CatalogModelViewSet
+
+JSON = "application/json"
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Token <key>``: an API token (``manage.py create_token``, ``/api/users/tokens/``)."""
+
+    target_class = "catalog_site.api.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": ("Enter `Token <key>` (the word Token, a space, the key): an API token from "
+                            "/api/users/tokens/ or `manage.py create_token`. A read-only token is refused "
+                            "every write (403)."),
+        }
+
+
+class BearerJWTScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Bearer <jwt>``: a token of the configured identity provider."""
+
+    target_class = "catalog_site.api.authentication.JWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A JWT of the identity provider named by JWT_ISSUER (RS256 or ES256).",
+        }
+
+
+# -- related objects ------------------------------------------------------------------------------
+
+
+def brief_serializer(serializer_class):
+    """The serializer of ``serializer_class``'s brief form, named ``Brief<Name>`` in the schema.
+
+    A subclass that only adds fields to the full form (``PrefixDetailSerializer``) has the brief
+    form of the class it extends: one ``BriefPrefix`` component, whichever route nests it.
+    """
+    cls = serializer_class
+    meta = getattr(cls, "Meta", None)
+    for base in serializer_class.__mro__[1:]:
+        base_meta = getattr(base, "Meta", None)
+        if (isinstance(base, type) and issubclass(base, BaseModelSerializer) and base is not BaseModelSerializer
+                and getattr(base_meta, "model", None) is getattr(meta, "model", None)
+                and getattr(base_meta, "brief_fields", None) == getattr(meta, "brief_fields", None)):
+            cls = base
+    return cls(brief=True)
+
+
+def may_read_as_null(field) -> bool:
+    """Whether a related object can read as ``null`` although the field is required.
+
+    It does when the caller may not see it: a tenant-scoped object that is not on the path by which
+    the object itself is scoped (a service's tenant is visible whenever the service is; its location
+    may belong to another tenant). In a to-many relation a hidden object is left out instead.
+    """
+    if isinstance(field.parent, ManyRelatedField):
+        return False
+    model = field.queryset.model if field.queryset is not None else field.serializer_class.Meta.model
+    if not access.is_scoped(model):
+        return False
+    owner = getattr(getattr(field.parent, "Meta", None), "model", None)
+    path = access.tenant_path(owner) if owner is not None else None
+    return not (isinstance(path, str) and (path == field.source or path.startswith(f"{field.source}__")))
+
+
+class RelatedObjectFieldExtension(OpenApiSerializerFieldExtension):
+    """A related object: written as its id (or ``{"id": N}``), read as its brief form."""
+
+    target_class = "catalog_site.api.serializers.RelatedObjectField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        if direction == "request":
+            return {"oneOf": [
+                {"type": "integer", "description": "The related object's id."},
+                {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+                # A subclass may accept more (a service type's slug): ``write_alternatives``.
+                *getattr(field, "write_alternatives", ()),
+            ]}
+        schema = dict(auto_schema.resolve_serializer(brief_serializer(field.serializer_class), direction).ref)
+        if may_read_as_null(field):
+            schema.update(nullable=True, description="null when the caller may not see the related object.")
+        return schema
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "What went wrong, in `detail`. Some errors say more: a 409 on a stale `version` carries the "
+                   "current one, a refused deletion its `dependent_objects`.",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+VALIDATION_ERROR_SCHEMA = {
+    "description": "Invalid input. An object keyed by field (`non_field_errors` for the object as a whole, "
+                   "`detail` for a body that cannot be read), each with its messages; a list POST answers a "
+                   "list with one such object per item, in order.",
+    "oneOf": [
+        {"type": "object", "additionalProperties": {}},
+        {"type": "array", "items": {}},
+    ],
+}
+ERRORS = {
+    "400": ("ValidationError", VALIDATION_ERROR_SCHEMA,
+            "Invalid input: a body that is not valid JSON, an invalid or unknown field, an invalid or unknown "
+            "query parameter."),
+    "401": ("Error", ERROR_SCHEMA, "No credentials, or credentials that are not valid."),
+    "403": ("Error", ERROR_SCHEMA, "Not allowed: a read-only token writing, or a role on the object's tenant "
+                                   "too small for the change."),
+    "404": ("Error", ERROR_SCHEMA, "No such object, or one the caller may not see."),
+    "409": ("Error", ERROR_SCHEMA, "The request conflicts with the current state: a stale version, an exhausted "
+                                   "pool, a duplicate written concurrently, an object others depend on."),
+    "413": ("Error", ERROR_SCHEMA, "The body is too large, or a list holds more objects than MAX_BULK_OBJECTS."),
+    "415": ("Error", ERROR_SCHEMA, "The body is not JSON (send Content-Type: application/json)."),
+}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+# -- the AutoSchema -------------------------------------------------------------------------------
+
+
+class CatalogAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema with this API's conventions (see the module docstring)."""
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        if self.accepts_lists():
+            self.document_lists(operation)
+        responses = operation["responses"]
+        for code in self.error_codes(operation):
+            if code not in responses:
+                name, schema, description = ERRORS[code]
+                component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, schema=schema, object=name)
+                self.registry.register_on_missing(component)
+                responses[code] = {"content": {JSON: build_media_type_object(component.ref)},
+                                   "description": description}
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def error_codes(self, operation) -> list[str]:
+        codes = ["400"]
+        security = operation.get("security", [])
+        if security and {} not in security:
+            codes += ["401", "403"]
+        if "{" in self.path:
+            codes.append("404")
+        if self.method in WRITE_METHODS:
+            codes.append("409")
+        if "requestBody" in operation:
+            codes += ["413", "415"]
+        return codes
+
+    # Request bodies are JSON: the form parsers serve the browsable API, not clients.
+    def map_parsers(self):
+        parsers = super().map_parsers()
+        return [media_type for media_type in parsers if media_type == JSON or media_type.endswith("+json")] or parsers
+
+    # A create takes one object or a list of them (all or nothing) and answers likewise.
+    def accepts_lists(self) -> bool:
+        if self.method != "POST":
+            return False
+        if isinstance(self.view, CatalogModelViewSet):
+            return getattr(self.view, "action", None) == "create"
+        return bool(getattr(self.view, "accepts_lists", False))
+
+    def document_lists(self, operation) -> None:
+        max_items = getattr(settings, "MAX_BULK_OBJECTS", 1000)
+        body = operation.get("requestBody", {}).get("content", {}).get(JSON)
+        if body:
+            body["schema"] = {"oneOf": [body["schema"], {"type": "array", "items": body["schema"], "maxItems": max_items}]}
+        created = operation["responses"].get("201", {}).get("content", {}).get(JSON)
+        if created:
+            created["schema"] = {"oneOf": [created["schema"], build_array_type(created["schema"])]}
+
+    # ?brief=1: the reads of a model viewset answer the brief form when asked.
+    def brief_variant(self, serializer):
+        """The brief serializer of a read that answers one when asked (``?brief=1``), else None."""
+        if self.method != "GET" or not isinstance(self.view, CatalogModelViewSet):
+            return None
+        serializer = force_instance(serializer)
+        if is_list_serializer(serializer):
+            serializer = serializer.child
+        if not isinstance(serializer, BaseModelSerializer) or serializer.brief:
+            return None
+        return brief_serializer(type(serializer))
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.brief_variant(self.get_response_serializers()) is not None:
+            parameters.append(OpenApiParameter(
+                "brief", bool, description="Answer only the brief form of each object (`id`, `url`, `display` "
+                                           "and the fields that name it)."))
+        return parameters
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        brief = self.brief_variant(serializer) if status_code == "200" else None
+        if brief is None:
+            return super()._get_response_for_code(serializer, status_code, media_types, direction)
+        full_serializer = force_instance(serializer)
+        if is_list_serializer(full_serializer):
+            full_serializer = full_serializer.child
+        full = self.resolve_serializer(full_serializer, direction)
+        schema = {"anyOf": [full.ref, self.resolve_serializer(brief, direction).ref]}
+        paginator = self._get_paginator()
+        if self._is_list_view(serializer):
+            schema = build_array_type(schema)
+            if paginator is not None:
+                component = ResolvedComponent(
+                    name=self.get_paginated_name(full.name), type=ResolvedComponent.SCHEMA,
+                    schema=paginator.get_paginated_response_schema(schema),
+                    object=self.get_serializer_identity(full_serializer, direction),
+                )
+                self.registry.register_on_missing(component)
+                schema = component.ref
+        return {"content": {media_type: build_media_type_object(schema)
+                            for media_type in media_types or self.map_renderers("media_type")},
+                "description": ""}
+
+    def get_serializer_name(self, serializer, direction):
+        name = super().get_serializer_name(serializer, direction)
+        return f"Brief{name}" if getattr(serializer, "brief", False) else name
+
+    # DRF writes every field of a serializer into each object it answers: all of them are required.
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response" and schema.get("properties"):
+            schema["required"] = sorted(schema["properties"])
+        return schema
