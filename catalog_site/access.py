@@ -23,6 +23,8 @@ is scoped.
 
 from __future__ import annotations
 
+import functools
+
 from django.apps import apps
 from django.core import checks
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -45,6 +47,7 @@ def tenant_model():
     return apps.get_model(TENANT_MODEL)
 
 
+@functools.cache
 def tenant_path(model) -> str | None:
     """How ``model`` reaches its tenant: a lookup path, ``SELF`` for the tenant model, None if shared."""
     declared = getattr(model, "tenant_access_path", _AUTO)
@@ -70,6 +73,7 @@ def write_rank(model) -> int:
     return getattr(model, "tenant_write_role", EDITOR)
 
 
+@functools.cache
 def _path_may_be_empty(model, path: str) -> bool:
     """Whether some object of ``model`` can have no tenant along ``path`` (a nullable hop)."""
     current = model
