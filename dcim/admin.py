@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from catalog_site.admin import METADATA_FIELDSET, CatalogModelAdmin, CatalogTreeAdmin
+from catalog_site.admin import METADATA_FIELDSET, CatalogInline, CatalogModelAdmin, CatalogTreeAdmin
 
 from .models import Device, Interface, Location, Manufacturer
 
@@ -62,7 +62,7 @@ class ManufacturerAdmin(CatalogModelAdmin):
     fieldsets = ((None, {"fields": ("name", "slug", "description")}), METADATA_FIELDSET)
 
 
-class InterfaceInline(admin.TabularInline):
+class InterfaceInline(CatalogInline, admin.TabularInline):
     """A device's interfaces, edited on the device's page (tagged VLANs on the interface's own page)."""
 
     model = Interface

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from catalog_site import access
 from catalog_site.admin import METADATA_FIELDSET, CatalogModelAdmin
 
 from .models import VLAN, IPAddress, L2Domain, Namespace, Prefix
@@ -21,24 +22,25 @@ class ParentPrefixFilter(admin.SimpleListFilter):
     """``?parent_prefix=<id>``: the objects inside a prefix (in its namespace).
 
     Only shown while active: listing every prefix as a filter choice would not scale. The prefix
-    change page links here with the parameter set.
+    change page links here with the parameter set. A prefix the user may not see is treated like
+    an id that does not exist: the filter is not applied and names nothing.
     """
 
     title = "inside prefix"
     parameter_name = "parent_prefix"
 
-    def parent(self):
+    def parent(self, request):
         value = self.value()
         if not value or not str(value).isdigit():
             return None
-        return Prefix.objects.filter(pk=value).first()
+        return access.for_request(request).restrict(Prefix.objects.filter(pk=value)).first()
 
     def lookups(self, request, model_admin):
-        parent = self.parent()
+        parent = self.parent(request)
         return [(str(parent.pk), f"{parent.prefix} ({parent.namespace})")] if parent else []
 
     def queryset(self, request, queryset):
-        parent = self.parent()
+        parent = self.parent(request)
         if parent is None:
             return queryset
         return queryset.within(parent.cidr, namespace=parent.namespace_id)
@@ -106,6 +108,14 @@ class PrefixAdmin(CatalogModelAdmin):
             fieldsets = [fieldset for fieldset in fieldsets if fieldset[0] != "Contents"]
         return fieldsets
 
+    def get_object(self, request, object_id, from_field=None):
+        prefix = super().get_object(request, object_id, from_field)
+        if prefix is not None:
+            # The contents tables are read-only fields, which receive only the prefix: the viewer's
+            # rights travel with it, so that the tables list only what the viewer may see.
+            prefix.viewer_access = access.for_request(request)
+        return prefix
+
     @admin.display(description="Utilisation")
     def utilization(self, obj):
         usage = obj.get_utilization()
@@ -114,8 +124,9 @@ class PrefixAdmin(CatalogModelAdmin):
 
     @admin.display(description="Child prefixes")
     def child_prefixes(self, obj):
+        viewer = getattr(obj, "viewer_access", access.ANONYMOUS)
         return children_table(
-            obj.get_child_prefixes().select_related("tenant"),
+            viewer.restrict(obj.get_child_prefixes().select_related("tenant")),
             ("Prefix", "Status", "Role", "Tenant", "Description"),
             lambda child: cells(change_link(child), child.get_status_display(), child.role, child.tenant or "",
                                 child.description),
@@ -125,11 +136,14 @@ class PrefixAdmin(CatalogModelAdmin):
 
     @admin.display(description="Child IP addresses")
     def child_ip_addresses(self, obj):
+        viewer = getattr(obj, "viewer_access", access.ANONYMOUS)
         return children_table(
-            obj.get_child_ip_addresses().select_related("interface__device"),
+            viewer.restrict(obj.get_child_ip_addresses().select_related("interface__device")),
             ("Address", "Status", "Role", "DNS name", "Interface"),
             lambda address: cells(change_link(address), address.get_status_display(), address.get_role_display(),
-                                  address.dns_name, address.interface or ""),
+                                  address.dns_name,
+                                  address.interface if viewer.can_see(address.interface) and address.interface
+                                  else ""),
             see_all_url=changelist_inside(IPAddress, obj),
             noun="IP addresses",
         )

@@ -6,13 +6,14 @@ refuses the same things with the same messages.
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from catalog_site.admin import METADATA_FIELDSET, CatalogModelAdmin
+from catalog_site import access
+from catalog_site.admin import METADATA_FIELDSET, CatalogInline, CatalogModelAdmin
 
 from . import allocation
 from .models import (
@@ -70,9 +71,9 @@ class PoolAdmin(CatalogModelAdmin):
         ]
 
     def allocate_view(self, request, pk):
-        pool = get_object_or_404(self.model, pk=pk)
-        if not self.has_change_permission(request, pool):
-            raise PermissionDenied
+        """Allocating writes the pool: a pool the user may not see is a 404, one they may not change a 403."""
+        pool = self.get_visible_object_or_404(request, pk)
+        self.require_write(request, pool, "change")
         form = AllocateForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -99,7 +100,7 @@ class PoolAdmin(CatalogModelAdmin):
         return format_html('<a class="button" href="{}">Allocate</a>', url)
 
 
-class LedgerInline(admin.TabularInline):
+class LedgerInline(CatalogInline, admin.TabularInline):
     """A pool's allocations, read-only: they are made and released through the allocation service."""
 
     extra = 0
@@ -113,8 +114,14 @@ class LedgerInline(admin.TabularInline):
 
 
 class NumberAllocationInline(LedgerInline):
+    """A number ledger row names no tenant, only an identifier (often another customer's service):
+    it is shown to those who may operate the pool, as in the API."""
+
     model = NumberAllocation
     fields = ("identifier", "value", "created")
+
+    def has_view_permission(self, request, obj=None):
+        return obj is None or access.for_request(request).can_write(obj, "change")
 
 
 @admin.register(NumberPool)
@@ -130,7 +137,7 @@ class NumberPoolAdmin(PoolAdmin):
         return allocation.allocate_number(pool=pool, identifier=data["identifier"])
 
 
-class PrefixPoolResourceInline(admin.TabularInline):
+class PrefixPoolResourceInline(CatalogInline, admin.TabularInline):
     model = PrefixPoolResource
     extra = 1
     autocomplete_fields = ("prefix",)
@@ -155,7 +162,7 @@ class PrefixPoolAdmin(PoolAdmin):
                                           prefix_length=data.get("prefix_length"))
 
 
-class IPAddressPoolResourceInline(admin.TabularInline):
+class IPAddressPoolResourceInline(CatalogInline, admin.TabularInline):
     model = IPAddressPoolResource
     extra = 1
     autocomplete_fields = ("prefix",)

@@ -1,13 +1,13 @@
-"""Admin of tenants (a draggable tree) and memberships."""
+"""Admin of tenants (a draggable tree) and memberships; a membership is written by an admin of its tenant."""
 
 from django.contrib import admin
 
-from catalog_site.admin import METADATA_FIELDSET, CatalogModelAdmin, CatalogTreeAdmin
+from catalog_site.admin import METADATA_FIELDSET, CatalogInline, CatalogModelAdmin, CatalogTreeAdmin
 
 from .models import Membership, Tenant
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(CatalogInline, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)

@@ -15,13 +15,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from catalog_site.admin import METADATA_FIELDSET, CatalogModelAdmin
+from catalog_site import access
+from catalog_site.admin import METADATA_FIELDSET, CatalogInline, CatalogModelAdmin
 
 from .. import runs, services
 from ..models import GeneratorRun, LifecycleEvent, Parameter, Service, ServiceResource, ServiceType
@@ -38,7 +38,7 @@ def icon_url(icon: str) -> str | None:
     return static(f"services/icons/{icon}.svg") if icon in SHIPPED_ICONS else None
 
 
-class ServiceResourceInline(admin.TabularInline):
+class ServiceResourceInline(CatalogInline, admin.TabularInline):
     """What the service owns (filled by its generator); read-only."""
 
     model = ServiceResource
@@ -65,7 +65,7 @@ class ServiceResourceInline(admin.TabularInline):
         return False
 
 
-class LifecycleEventInline(admin.TabularInline):
+class LifecycleEventInline(CatalogInline, admin.TabularInline):
     """The service's history: orders, transitions, updates; read-only."""
 
     model = LifecycleEvent
@@ -138,6 +138,7 @@ class ServiceAdmin(CatalogModelAdmin):
         request._service_saved = True
 
     def delete_model(self, request, obj):
+        self.require_write(request, obj, "delete")
         services.service_delete(service=obj)
 
     def has_delete_permission(self, request, obj=None):
@@ -159,6 +160,8 @@ class ServiceAdmin(CatalogModelAdmin):
                  name="services_service_transition"),
             path("<path:object_id>/reconcile/", self.admin_site.admin_view(self.reconcile_view),
                  name="services_service_reconcile"),
+            path("<path:object_id>/retry/", self.admin_site.admin_view(self.retry_view),
+                 name="services_service_retry"),
             path("<path:object_id>/plan/", self.admin_site.admin_view(self.plan_view),
                  name="services_service_plan"),
             *super().get_urls(),
@@ -175,7 +178,7 @@ class ServiceAdmin(CatalogModelAdmin):
         """The service catalog: one card per type, each with an Order button."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        entries = list(catalog_entries())
+        entries = list(catalog_entries(access.for_request(request)))
         for entry in entries:
             entry.icon_url = icon_url(entry.icon)
         context = {
@@ -192,9 +195,7 @@ class ServiceAdmin(CatalogModelAdmin):
         """POST ``to`` and ``version``: a lifecycle transition, with the API's messages."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        service = get_object_or_404(Service.objects.select_related("service_type"), pk=object_id)
-        if not self.has_change_permission(request, service):
-            raise PermissionDenied
+        service = self._changeable_service(request, object_id)
         to = request.POST.get("to", "")
         try:
             with transaction.atomic():
@@ -210,17 +211,17 @@ class ServiceAdmin(CatalogModelAdmin):
             messages.success(request, f"{updated}: {service.status} → {updated.status} (version {updated.version}).")
         return HttpResponseRedirect(reverse("admin:services_service_change", args=[service.pk]))
 
-    def _generator_service(self, request, object_id) -> Service:
-        service = get_object_or_404(Service.objects.select_related("service_type"), pk=object_id)
-        if not self.has_change_permission(request, service):
-            raise PermissionDenied
+    def _changeable_service(self, request, object_id) -> Service:
+        """The service a page acts on: one the user may not see is a 404, one they may not change a 403."""
+        service = self.get_visible_object_or_404(request, object_id, Service.objects.select_related("service_type"))
+        self.require_write(request, service, "change")
         return service
 
     def reconcile_view(self, request, object_id):
         """POST: queue a reconcile run (it has ended already when Celery runs eagerly)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        service = self._generator_service(request, object_id)
+        service = self._changeable_service(request, object_id)
         try:
             with transaction.atomic():
                 run = runs.request_run(service=service, action=GeneratorRun.Action.RECONCILE, user=request.user)
@@ -232,11 +233,26 @@ class ServiceAdmin(CatalogModelAdmin):
                                       + (f", {len(run.changes)} change(s)." if run.finished else "."))
         return HttpResponseRedirect(reverse("admin:services_service_change", args=[service.pk]))
 
+    def retry_view(self, request, object_id):
+        """POST: queue again the run of a service stuck in in-delivery or in-decommissioning."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        service = self._changeable_service(request, object_id)
+        try:
+            with transaction.atomic():
+                run = runs.retry_working_run(service=service, user=request.user)
+        except runs.RunRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            run.refresh_from_db()
+            messages.success(request, f"{run}: {run.get_status_display().lower()}.")
+        return HttpResponseRedirect(reverse("admin:services_service_change", args=[service.pk]))
+
     def plan_view(self, request, object_id):
         """POST: compute a plan (a dry run) and show it on the run's page."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        service = self._generator_service(request, object_id)
+        service = self._changeable_service(request, object_id)
         try:
             run = runs.plan_run(service=service, user=request.user)
         except runs.RunRefused as exc:
@@ -253,6 +269,10 @@ class ServiceAdmin(CatalogModelAdmin):
             actions.insert(0, {"name": "reconcile", "label": "Reconcile",
                                "url": reverse("admin:services_service_reconcile", args=[obj.pk]),
                                "help": "Run the generator again: it repairs whatever drifted."})
+        if obj.status in runs.WORKING_ACTIONS:
+            actions.insert(0, {"name": "retry", "label": "Retry",
+                               "url": reverse("admin:services_service_retry", args=[obj.pk]),
+                               "help": "Queue the run again: for a run that never started (its message lost)."})
         return actions
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

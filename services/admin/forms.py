@@ -11,8 +11,13 @@ The form does not save the model itself: its validation step calls ``service_cre
 they raise land on the form's fields, with the same messages the API answers.
 """
 
+import copy
+
 from django import forms
 from django.contrib.admin.widgets import AdminTextareaWidget, AdminTextInputWidget
+
+from catalog_site import access
+from catalog_site.admin import AccessCheckedForm
 
 from .. import services
 from ..models import Service, ServiceType
@@ -60,8 +65,12 @@ def form_attributes(service_type: ServiceType, service: Service | None) -> list[
             if not is_documentation(a) and (service is not None or a["modifier"] != "r")]
 
 
-class ServiceForm(forms.ModelForm):
-    """Base of the per-type form: identity fields, the version read, and the service-layer save."""
+class ServiceForm(AccessCheckedForm, forms.ModelForm):
+    """Base of the per-type form: identity fields, the version read, and the service-layer save.
+
+    The admin checks the user's rights on the service as it would be (``AccessCheckedForm``) before
+    the service layer writes: an order for a tenant out of reach is an error on ``tenant``.
+    """
 
     read_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     service_type: ServiceType
@@ -99,6 +108,8 @@ class ServiceForm(forms.ModelForm):
         empty = {"account_reference": "", "description": "", "annotations": {}}
         data = {name: self.cleaned_data.get(name) or empty.get(name)
                 for name in (*BASE_FIELDS, "annotations") if name in self.fields}
+        if not self.check_access(self.as_written(data)):
+            return
         try:
             if self.instance.pk is None:
                 self.instance = services.service_create(service_type=self.service_type, user=self.user,
@@ -111,6 +122,14 @@ class ServiceForm(forms.ModelForm):
             self._add_service_errors(exc)
         except services.VersionConflict as exc:
             self.add_error(None, exc.message)
+
+    def as_written(self, data: dict) -> Service:
+        """The service as this form would write it (unsaved), for the access check."""
+        service = copy.copy(self.instance) if self.instance.pk else Service(service_type=self.service_type)
+        for name in ("tenant", "location"):
+            if name in data:
+                setattr(service, name, data[name])
+        return service
 
     def _add_service_errors(self, exc: services.ServiceValidationError) -> None:
         for name, messages in exc.field_errors.items():
@@ -133,11 +152,11 @@ class ServiceForm(forms.ModelForm):
 
 
 def build_service_form(service_type: ServiceType, *, service: Service | None, user) -> type[ServiceForm]:
-    """A ServiceForm subclass with one declared field per attribute of ``service_type``."""
+    """A ServiceForm subclass with one declared field per attribute of ``service_type``, writing as ``user``."""
     fields = {ATTRIBUTE_PREFIX + a["name"]: attribute_field(a, service=service)
               for a in form_attributes(service_type, service)}
     return type(f"{service_type.slug.title().replace('-', '')}ServiceForm", (ServiceForm,),
-                {**fields, "service_type": service_type, "user": user})
+                {**fields, "service_type": service_type, "user": user, "viewer": access.for_user(user)})
 
 
 def attribute_field_names(service_type: ServiceType, service: Service | None) -> list[str]:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from ipam.models import VLAN
 from services import runs, services
 from services.models import GeneratorRun, Service
+from tenancy.models import Membership
 
 from .factories import make_service
 from .generator_fixtures import (
@@ -115,11 +116,14 @@ def test_no_buttons_for_a_type_without_generator(admin_client, db):
 
 
 @pytest.mark.parametrize("action", ["reconcile", "plan"])
-def test_buttons_need_change_permission(client, django_user_model, inventory, action):
+def test_buttons_need_the_editor_role(client, django_user_model, inventory, action):
     user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_service"))
+    user.user_permissions.add(Permission.objects.get(codename="change_service"))  # roles decide, not this
     client.force_login(user)
     service = deliver()
+    # Without a role the service is hidden; a viewer sees it but has no buttons and is refused.
+    assert client.post(reverse(f"admin:services_service_{action}", args=[service.pk])).status_code == 404
+    Membership.objects.create(user=user, tenant=service.tenant, role=Membership.Role.VIEWER)
     assert "data-generator-action" not in client.get(change_url(service)).content.decode()
     assert client.post(reverse(f"admin:services_service_{action}", args=[service.pk])).status_code == 403
     assert GeneratorRun.objects.filter(service=service).count() == 1
