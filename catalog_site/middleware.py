@@ -8,6 +8,7 @@ Errors inside a DRF view are answered by ``catalog_site.api.exceptions``; these 
 import sys
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
@@ -56,6 +57,35 @@ class APIDatabaseErrorMiddleware:
         if is_api(request) and isinstance(exception, DATABASE_UNAVAILABLE):
             return database_unavailable_response()
         return None
+
+
+def body_too_large_detail() -> str:
+    return (f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes "
+            "(DATA_UPLOAD_MAX_MEMORY_SIZE).")
+
+
+def bad_request(request, exception, *args, **kwargs):
+    """``handler400`` (a ``SuspiciousOperation`` outside DRF's handling): JSON under ``/api/``, a body past
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` being a 413; Django's page elsewhere."""
+    if not is_api(request):
+        return defaults.bad_request(request, exception, *args, **kwargs)
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse({"detail": body_too_large_detail()}, status=413)
+    return JsonResponse({"detail": "Bad request."}, status=400)
+
+
+def permission_denied(request, exception, *args, **kwargs):
+    """``handler403``: JSON under ``/api/``, Django's page elsewhere."""
+    if not is_api(request):
+        return defaults.permission_denied(request, exception, *args, **kwargs)
+    return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+
+
+def page_not_found(request, exception, *args, **kwargs):
+    """``handler404`` (a URL no route matches): JSON under ``/api/``, Django's page elsewhere."""
+    if not is_api(request):
+        return defaults.page_not_found(request, exception, *args, **kwargs)
+    return JsonResponse({"detail": "Not found."}, status=404)
 
 
 def server_error(request, *args, **kwargs):

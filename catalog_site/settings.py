@@ -152,8 +152,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "catalog_site.filtersets.FilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "catalog_site.filtersets.OrderingFilter",
     ],
+    # JSON only: the browsable API posts its raw-data form as JSON too.
+    "DEFAULT_PARSER_CLASSES": ["catalog_site.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "catalog_site.api.schema.CatalogAutoSchema",
     "EXCEPTION_HANDLER": "catalog_site.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
@@ -163,6 +165,8 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 MAX_PAGE_SIZE = int(os.environ.get("MAX_PAGE_SIZE", "1000"))
+# A POST of a list creates at most this many objects (a longer list is a 413, before any validation).
+MAX_BULK_OBJECTS = int(os.environ.get("MAX_BULK_OBJECTS", "1000"))
 
 # Bearer tokens (JWT) of an identity provider: off unless JWT_ISSUER is set. The key is a PEM file
 # (JWT_PUBLIC_KEY_FILE) or a JWKS file (JWT_JWKS_FILE, its key chosen by the token's kid). Only
@@ -225,6 +229,10 @@ CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unreachable Redis fails a send in about a second instead of hanging the request that sends.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}
+# Workers and beat wait for a broker that is away, however long (Celery's default gives up after 100
+# attempts, some 50 minutes, and the worker exits), and one started while it is away waits for it.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A queued run whose message was lost (the broker down or flushed when it was sent) is sent again by
 # the periodic sweep (services.resend_lost_runs, every 30 s) once it has waited this many seconds.
 RUN_RESEND_AFTER = int(os.environ.get("RUN_RESEND_AFTER", "20"))

@@ -29,4 +29,7 @@ urlpatterns = [
 ]
 
 # An error outside DRF's views: JSON under /api/ (a 503 when the database is away), HTML elsewhere.
+handler400 = "catalog_site.middleware.bad_request"
+handler403 = "catalog_site.middleware.permission_denied"
+handler404 = "catalog_site.middleware.page_not_found"
 handler500 = "catalog_site.middleware.server_error"

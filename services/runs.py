@@ -9,7 +9,11 @@
   savepoint back, so nothing stays allocated; the failure itself is recorded. A ``plan`` rolls back
   on purpose and keeps only the run row with its changes.
 - Executing is idempotent: a finished run is not run again (a redelivered task does nothing), and a
-  run left ``running`` by a worker that died is run again from the start.
+  run left ``running`` by a worker that died is run again from the start. Two deliveries of one run
+  at the same time execute it once: the first holds the run's session lock while it works, and the
+  second, finding it taken, does nothing.
+- A run's message can be lost (the broker down or flushed when it was sent): the run then stays
+  queued, and ``resend_queued_runs`` (the periodic sweep of ``tasks``) sends it again.
 - Log lines go to the cache while the run works (``RunLog``): the run's transaction holds the
   database (SQLite has one writer) and would take the lines with it on a rollback. They are stored
   on the row when the run ends.
@@ -22,8 +26,10 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
+
+from catalog_site.locks import session_lock
 
 from . import services
 from .generators import GeneratorError, generator_class
@@ -107,6 +113,22 @@ def live_log(run: GeneratorRun) -> list[str]:
     return run.log
 
 
+def pending_runs(rights) -> dict:
+    """The queued and running runs that ``rights`` (``catalog_site.access``) see, and the oldest queued one's wait.
+
+    ``oldest_queued_seconds`` above ``RUN_RESEND_AFTER`` plus the sweep's interval means that runs
+    are not picked up: no worker, or a backlog.
+    """
+    counts = rights.restrict(GeneratorRun.objects.all()).aggregate(
+        queued=Count("pk", filter=Q(status=RunStatus.QUEUED)),
+        running=Count("pk", filter=Q(status=RunStatus.RUNNING)),
+        oldest=Min("queued_at", filter=Q(status=RunStatus.QUEUED)),
+    )
+    oldest = counts.pop("oldest")
+    counts["oldest_queued_seconds"] = round((timezone.now() - oldest).total_seconds(), 1) if oldest else None
+    return counts
+
+
 # -- requesting runs ------------------------------------------------------------------------------
 
 def _new_run(service: Service, action: str, user=None) -> GeneratorRun:
@@ -114,17 +136,30 @@ def _new_run(service: Service, action: str, user=None) -> GeneratorRun:
                                        requested_by=user if getattr(user, "pk", None) else None)
 
 
-def enqueue(run: GeneratorRun) -> None:
-    """Send the run's task when the current transaction commits (at once outside a transaction)."""
+def send(run_id: int, task_id: str) -> bool:
+    """Send the task of run ``run_id`` now; False (logged) if the broker refused it: the run stays queued.
+
+    The caller's work is committed by then: a broker outage must not turn its answer into an error.
+    The periodic sweep (``resend_queued_runs``) sends the run again once the broker is back.
+    """
     from .tasks import execute_generator_run
 
+    try:
+        execute_generator_run.apply_async(args=[run_id], task_id=task_id)
+    except Exception as exc:  # noqa: BLE001 - kombu's OperationalError, a socket error: all mean "not sent"
+        logger.error("Generator run %s stays queued, its task was not sent (%s); the sweep will send it again.",
+                     run_id, exc)
+        return False
+    return True
+
+
+def enqueue(run: GeneratorRun) -> None:
+    """Send the run's task when the current transaction commits (at once outside a transaction)."""
     run_id, task_id = run.pk, run.task_id
 
     def send_generator_run():
-        execute_generator_run.apply_async(args=[run_id], task_id=task_id)
+        send(run_id, task_id)
 
-    # robust: the caller's work is committed by then; a broker failure leaves the run queued (and
-    # logged) instead of turning the caller's answer into an error.
     transaction.on_commit(send_generator_run, robust=True)
 
 
@@ -148,6 +183,20 @@ def request_working_run(*, service: Service, user=None) -> GeneratorRun | None:
     action = WORKING_ACTIONS.get(service.status)
     if action is None or not service.service_type.generator:
         return None
+    return request_run(service=service, action=action, user=user)
+
+
+def retry_working_run(*, service: Service, user=None) -> GeneratorRun:
+    """Queue again the run that ``service``'s working status calls for (in-delivery: provision, ...).
+
+    For a service left in in-delivery or in-decommissioning by a run that never started (its
+    message lost, its worker gone). Safe whatever became of the earlier run: runs of a service are
+    serialised, and a run that finds the service moved on does nothing. ``RunRefused`` otherwise.
+    """
+    action = WORKING_ACTIONS.get(service.status)
+    if action is None:
+        working = " or ".join(sorted(WORKING_ACTIONS))
+        raise RunRefused(f"Only a service that is {working} can be retried; {service} is {service.status}.")
     return request_run(service=service, action=action, user=user)
 
 
@@ -179,6 +228,17 @@ def request_reconciliation(*, service_ids=None) -> list[GeneratorRun]:
             runs.append(_new_run(service, Action.RECONCILE))
             enqueue(runs[-1])
     return runs
+
+
+def resend_queued_runs(*, older_than: timedelta, limit: int = 1000) -> list[GeneratorRun]:
+    """Send again the runs still queued ``older_than`` after they were requested (oldest first); those sent.
+
+    Their message was lost, or it still waits in the queue: sending a run twice is harmless, its
+    second delivery does nothing (see ``execute_run``). Plans are computed in the caller, never sent.
+    """
+    stale = list(GeneratorRun.objects.filter(status=RunStatus.QUEUED, queued_at__lt=timezone.now() - older_than)
+                 .exclude(action=Action.PLAN).order_by("pk")[:limit])
+    return [run for run in stale if send(run.pk, run.task_id)]
 
 
 # -- executing runs -------------------------------------------------------------------------------
@@ -218,8 +278,16 @@ def execute_run(run_id: int, *, task_id: str | None = None) -> GeneratorRun:
     """Execute the run ``run_id`` (idempotent: a finished run is returned as it is). See the module docstring.
 
     Transient database errors propagate (the task retries the whole run); anything else the
-    generator raises fails the run, recorded with its reason.
+    generator raises fails the run, recorded with its reason. A run that another delivery is
+    executing right now is returned as it is.
     """
+    with session_lock(f"services:generator-run:{run_id}") as acquired:
+        if not acquired:
+            return GeneratorRun.objects.get(pk=run_id)
+        return _execute(run_id, task_id)
+
+
+def _execute(run_id: int, task_id: str | None) -> GeneratorRun:
     run = _start(run_id, task_id)
     if run is None:
         return GeneratorRun.objects.get(pk=run_id)
