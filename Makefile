@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export DEBUG ?= 1
 
-.PHONY: demo install migrate load-demo serve test test-postgres lint check bench clean
+.PHONY: demo install migrate load-demo serve test test-postgres lint check bench fuzz clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: install
 check: install
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+## fuzz: schemathesis over every API operation against a live server on PostgreSQL (docs/api-fuzzing.md)
+fuzz: install
+	scripts/fuzz.sh
 
 bench: install
 	$(PY) bench/allocation.py

@@ -9,8 +9,9 @@ What drf-spectacular cannot guess, said once here for every endpoint (``CatalogA
   related object's brief form, ``null`` where the caller may not see it;
 - ``?brief=1`` on the reads of a model viewset, answered with the brief form (``Brief<Name>``);
 - a create takes one object or a list, all or nothing (``accepts_lists`` on a plain view);
-- the error answers of every operation (400, 401, 403, 404, 409, 413, 415), as JSON;
-- request bodies are JSON only, and every field of a response object is always present.
+- the error answers of every operation (400, 401, 403, 404, 409, 413, 415, 503), as JSON;
+- request bodies are JSON only; a write to a model names only its fields (strict input), and every
+  field of a model in a response is always present.
 """
 
 from django.conf import settings
@@ -25,10 +26,11 @@ from drf_spectacular.plumbing import (
 )
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.relations import ManyRelatedField
+from rest_framework.serializers import ModelSerializer
 
 from catalog_site import access
 
-from .serializers import BaseModelSerializer
+from .serializers import BaseModelSerializer, StrictInputMixin
 from .views import CatalogModelViewSet
 
 JSON = "application/json"
@@ -154,7 +156,10 @@ ERRORS = {
                                    "pool, a duplicate written concurrently, an object others depend on."),
     "413": ("Error", ERROR_SCHEMA, "The body is too large, or a list holds more objects than MAX_BULK_OBJECTS."),
     "415": ("Error", ERROR_SCHEMA, "The body is not JSON (send Content-Type: application/json)."),
+    "503": ("Error", ERROR_SCHEMA, "The database is unavailable: nothing was written, retry after the seconds "
+                                   "Retry-After says."),
 }
+RETRY_AFTER = {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -178,6 +183,8 @@ class CatalogAutoSchema(AutoSchema):
                 self.registry.register_on_missing(component)
                 responses[code] = {"content": {JSON: build_media_type_object(component.ref)},
                                    "description": description}
+                if code == "503":
+                    responses[code]["headers"] = {"Retry-After": RETRY_AFTER}
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 
@@ -192,7 +199,7 @@ class CatalogAutoSchema(AutoSchema):
             codes.append("409")
         if "requestBody" in operation:
             codes += ["413", "415"]
-        return codes
+        return [*codes, "503"]
 
     # Request bodies are JSON: the form parsers serve the browsable API, not clients.
     def map_parsers(self):
@@ -211,7 +218,8 @@ class CatalogAutoSchema(AutoSchema):
         max_items = getattr(settings, "MAX_BULK_OBJECTS", 1000)
         body = operation.get("requestBody", {}).get("content", {}).get(JSON)
         if body:
-            body["schema"] = {"oneOf": [body["schema"], {"type": "array", "items": body["schema"], "maxItems": max_items}]}
+            many = {"type": "array", "items": body["schema"], "maxItems": max_items}
+            body["schema"] = {"oneOf": [body["schema"], many]}
         created = operation["responses"].get("201", {}).get("content", {}).get(JSON)
         if created:
             created["schema"] = {"oneOf": [created["schema"], build_array_type(created["schema"])]}
@@ -264,9 +272,16 @@ class CatalogAutoSchema(AutoSchema):
         name = super().get_serializer_name(serializer, direction)
         return f"Brief{name}" if getattr(serializer, "brief", False) else name
 
-    # DRF writes every field of a serializer into each object it answers: all of them are required.
+    # A model serializer writes every one of its fields into each object it answers (DRF leaves a
+    # field out only when the attribute is missing, as a key of a dict may be): all are required.
+    # A write to a model is strict (``StrictInputMixin``): a field it does not have is a 400.
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
-        if direction == "response" and schema.get("properties"):
+        if direction == "response" and isinstance(serializer, ModelSerializer) and schema.get("properties"):
             schema["required"] = sorted(schema["properties"])
+            if getattr(serializer, "brief", False):
+                schema["description"] = (f"A {serializer.Meta.model._meta.verbose_name} in brief: nested in other "
+                                         "objects, and answered with ?brief=1.")
+        if direction == "request" and isinstance(serializer, StrictInputMixin):
+            schema["additionalProperties"] = False
         return schema
