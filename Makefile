@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export DEBUG ?= 1
+# Two processes: the suite is I/O-bound on the database (override: make test PYTEST_ARGS=)
+PYTEST_ARGS ?= -n 2
 
 .PHONY: demo install migrate load-demo serve test test-postgres lint check bench fuzz clean
 
@@ -31,7 +33,7 @@ demo: load-demo serve
 
 ## test: the whole suite (SQLite unless DATABASE_URL is set)
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,20 +1,141 @@
-"""FilterSet base classes and tree-aware filters."""
+"""FilterSet base classes, tree-aware filters, and the strict filter and ordering backends of the API.
+
+Every list is strict by default (as Nautobot's strict filtering): a query parameter that no filter,
+paginator or backend of the view reads is a 400 naming it, instead of being ignored and answering
+every row; a value of the wrong type (``?id=abc``, ``?enabled=maybe``, an id past the 64-bit range)
+is a 400 naming the filter before anything reaches the database; NUL characters, which PostgreSQL
+refuses, are a 400 in any parameter.
+"""
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models
 from django.db.models import Q
-from django_filters import fields
+from django_filters import fields, widgets
 from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, filters
+from rest_framework.settings import api_settings
 
 from catalog_site import access
+from catalog_site.api.parsers import NULL_CHARACTER_MESSAGE
+
+# The ids of every model are 64-bit integers (BigAutoField): a larger value can name no object, and
+# SQLite raises OverflowError on it.
+MAX_ID = 2**63 - 1
+# Query parameters every view understands whatever its filters: the renderer (``?format=json``)
+# and NetBox's brief mode.
+COMMON_PARAMS = frozenset({api_settings.URL_FORMAT_OVERRIDE, "brief"})
+
+
+def check_ids(field, values) -> None:
+    """Values of a filter choosing objects by an integer key must be integers that a key can hold.
+
+    Django checks the type only when the query runs, and SQLite overflows past 64 bits: checked here,
+    a bad value is a 400 naming the filter.
+    """
+    key = field.to_field_name or "pk"
+    try:
+        model_field = field.queryset.model._meta.get_field(key) if key != "pk" else field.queryset.model._meta.pk
+    except FieldDoesNotExist:
+        return
+    if not isinstance(model_field, models.IntegerField):
+        return
+    null_value = field.null_value if getattr(field, "null_label", None) is not None else None
+    for value in values:
+        if value in (None, "") or (null_value is not None and value == null_value):
+            continue
+        digits = str(value).strip().removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 or int(digits) > MAX_ID:
+            raise ValidationError("“%(pk)s” is not a valid id.", code="invalid_pk_value", params={"pk": value})
+
+
+class IdModelMultipleChoiceField(fields.ModelMultipleChoiceField):
+    """django-filter's field, refusing values that are not ids before they reach the database."""
+
+    def _check_values(self, value):
+        check_ids(self, value)
+        return super()._check_values(value)
+
+
+class IdModelChoiceField(fields.ModelChoiceField):
+    """The single-valued twin of ``IdModelMultipleChoiceField``."""
+
+    def to_python(self, value):
+        check_ids(self, [value])
+        return super().to_python(value)
+
+
+class IdField(forms.IntegerField):
+    """An object id: an integer between 1 and the largest 64-bit key."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    field_class = IdField
+
+
+class RepeatableCSVWidget(widgets.CSVWidget):
+    """``?id=1,2``, ``?id=1&id=2`` or both: every value counts (django-filter's CSV widget keeps the last)."""
+
+    def value_from_datadict(self, data, files, name):
+        if not hasattr(data, "getlist") or name not in data:
+            return super().value_from_datadict(data, files, name)
+        return [part for value in data.getlist(name) for part in value.split(",") if part.strip()]
+
+
+class IdInFilter(django_filters.BaseInFilter, IdFilter):
+    """Objects by id, several allowed: ``?id=1,2`` or ``?id=1&id=2`` (NetBox's form)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", RepeatableCSVWidget)
+        super().__init__(*args, **kwargs)
+
+
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
+class StrictBooleanWidget(forms.NullBooleanSelect):
+    """The browsable API's yes/no/unknown select, passing an unrecognised word on for the field to refuse."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if value is None or value in ("", "unknown"):
+            return None
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS or word == "2":  # 2 and 3: the select's own option values
+            return True
+        if word in FALSE_WORDS or word == "3":
+            return False
+        return value
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """``true``/``false`` (or ``1``/``0``, ``yes``/``no``); anything else is a 400, not "no filter"."""
+
+    widget = StrictBooleanWidget
+
+    def to_python(self, value):
+        if value is None or isinstance(value, bool):
+            return value
+        raise ValidationError("Expected true or false, not %(value)s.", code="invalid", params={"value": repr(value)})
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class NoMatch(list):
     """A filter value naming only objects the caller cannot see (or that do not exist): matches nothing."""
 
 
-class VisibleModelMultipleChoiceField(fields.ModelMultipleChoiceField):
+class VisibleModelMultipleChoiceField(IdModelMultipleChoiceField):
     """Ids the caller cannot see are treated like ids that match nothing, not as a 400.
 
     A hidden tenant must be indistinguishable from a tenant without objects: ``?tenant_id=<foreign>``
@@ -32,7 +153,7 @@ class VisibleModelMultipleChoiceField(fields.ModelMultipleChoiceField):
         return found or NoMatch()
 
 
-class VisibleModelChoiceField(fields.ModelChoiceField):
+class VisibleModelChoiceField(IdModelChoiceField):
     """The single-valued twin of ``VisibleModelMultipleChoiceField``."""
 
     def to_python(self, value):
@@ -59,18 +180,31 @@ class BaseFilterSet(django_filters.FilterSet):
     matches nothing.
     """
 
-    id = django_filters.BaseInFilter(field_name="id")
+    id = IdInFilter(field_name="id", label="ID (several: comma-separated or repeated)")
     q = django_filters.CharFilter(method="search", label="Search")
 
     search_fields: tuple[str, ...] = ("name",)
+
+    FILTER_DEFAULTS = {
+        **django_filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": StrictBooleanFilter},
+    }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         rights = access.for_request(self.request)
         for filter_ in self.filters.values():
+            if isinstance(filter_, django_filters.NumberFilter):
+                # Numbers compared with integer columns: past 64 bits, SQLite overflows.
+                filter_.extra.setdefault("max_value", MAX_ID)
+                filter_.extra.setdefault("min_value", -MAX_ID)
             queryset = getattr(filter_, "queryset", None)
             if queryset is None or callable(queryset):
                 continue
+            if isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
+                filter_.field_class = IdModelMultipleChoiceField
+            elif isinstance(filter_, django_filters.ModelChoiceFilter):
+                filter_.field_class = IdModelChoiceField
             if queryset.model is get_user_model():
                 filter_.queryset = rights.restrict_users(queryset)
                 continue
@@ -93,6 +227,26 @@ class BaseFilterSet(django_filters.FilterSet):
         for field in self.search_fields:
             query |= Q(**{f"{field}__icontains": value})
         return queryset.filter(query)
+
+    def extra_param_names(self) -> set[str]:
+        """Parameters read by ``filter_queryset`` rather than by a filter (``attr_<name>``).
+
+        Asked only when a request has a parameter no filter reads, so it may cost a query.
+        """
+        return set()
+
+    def param_names(self) -> set[str]:
+        """The query parameters the filters read: a range filter reads ``<name>_min`` and ``<name>_max``."""
+        names = set()
+        for name, field in self.form.fields.items():
+            widget = field.widget
+            if isinstance(widget, widgets.SuffixedMultiWidget):
+                names.update(widget.suffixed(name, suffix) for suffix in widget.suffixes)
+            elif isinstance(widget, forms.MultiWidget):
+                names.update(f"{name}{suffix}" for suffix in widget.widgets_names)
+            else:
+                names.add(name)
+        return names
 
 
 def tree_range_q(nodes, field_name: str = "", include_self: bool = True) -> Q:
@@ -132,7 +286,109 @@ class TreeNodeFilter(django_filters.ModelMultipleChoiceFilter):
         return qs.filter(tree_range_q(value, self.relation or "", include_self=self.relation is not None))
 
 
+def form_errors(errors) -> dict:
+    """A filter form's errors as DRF error detail.
+
+    Django's own rendering: a message is %-formatted only with its params, so that user text in it
+    (``'10%' is not a valid network``) is never read as a format string, as django-filter's would be.
+    """
+    return {
+        name: [exceptions.ErrorDetail(message, code=error.code) for error in error_list.as_data() for message in error]
+        for name, error_list in errors.items()
+    }
+
+
+def known_params(view, filterset) -> set[str]:
+    """Every query parameter a list view reads: its filters, its other backends', its paginator's."""
+    known = set(COMMON_PARAMS)
+    if filterset is not None:
+        known |= filterset.param_names()
+    for backend in getattr(view, "filter_backends", ()):
+        known |= {getattr(backend, attr) for attr in ("ordering_param", "search_param") if hasattr(backend, attr)}
+    paginator = getattr(view, "paginator", None)
+    for attr in ("limit_query_param", "offset_query_param", "page_query_param", "page_size_query_param",
+                 "cursor_query_param"):
+        if getattr(paginator, attr, None):
+            known.add(getattr(paginator, attr))
+    return known
+
+
+def check_query_params(request, view, filterset) -> None:
+    """400 naming each parameter that holds a NUL character, then each one nothing reads."""
+    params = request.query_params
+    errors = {
+        name.replace("\x00", "\\u0000"): [NULL_CHARACTER_MESSAGE]
+        for name, values in params.lists()
+        if "\x00" in name or any("\x00" in value for value in values)
+    }
+    if errors:
+        raise exceptions.ValidationError(errors)
+    known = known_params(view, filterset)
+    unknown = {name for name in params if name not in known}
+    if unknown and filterset is not None:
+        known |= filterset.extra_param_names()
+        unknown -= known
+    if unknown:
+        listed = ", ".join(sorted(known))
+        raise exceptions.ValidationError(
+            {name: [f"Unknown query parameter. Known parameters: {listed}."] for name in sorted(unknown)}
+        )
+
+
 class FilterBackend(DjangoFilterBackend):
-    """django-filter's backend, building a view's ``filterset_fields`` on ``BaseFilterSet`` (scoped choices)."""
+    """django-filter's backend, building a view's ``filterset_fields`` on ``BaseFilterSet`` (scoped choices),
+    and strict: NUL characters, unknown parameters and invalid values are a 400 naming the parameter."""
 
     filterset_base = BaseFilterSet
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        check_query_params(request, view, filterset)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(form_errors(filterset.errors))
+        return filterset.qs
+
+
+def sortable(queryset, name: str) -> bool:
+    """Whether the database can order ``queryset`` by ``name`` giving each row once.
+
+    An annotation, a column, or a chain of forward relations to one; not a property, a JSON key
+    or a to-many relation (which would repeat rows).
+    """
+    if name in queryset.query.annotations:
+        return True
+    model, parts = queryset.model, name.split("__")
+    for position, part in enumerate(parts):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
+        if field.many_to_many or field.one_to_many or (field.is_relation and field.related_model is None):
+            return False  # a to-many relation repeats rows; a generic relation has no column
+        if field.is_relation:
+            model = field.related_model
+        elif position < len(parts) - 1:
+            return False
+    return True
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """DRF's ``?ordering=name,-created`` over the fields a list shows that the database can sort on;
+    any other term is a 400 naming ``ordering`` and listing the choices (DRF would ignore it)."""
+
+    def get_default_valid_fields(self, queryset, view, context=None):
+        fields_ = super().get_default_valid_fields(queryset, view, context or {})
+        return [(name, label) for name, label in fields_ if sortable(queryset, name)]
+
+    def remove_invalid_fields(self, queryset, fields_, view, request):
+        valid = {item[0] for item in self.get_valid_fields(queryset, view, {"request": request})}
+        terms = [term for term in fields_ if term]
+        invalid = [term for term in terms if term.removeprefix("-") not in valid]
+        if invalid:
+            raise exceptions.ValidationError({self.ordering_param: [
+                f"Cannot order by {', '.join(repr(term[:60]) for term in invalid)}. "
+                f"Choose among: {', '.join(sorted(valid))} (with '-' for descending)."
+            ]})
+        return terms

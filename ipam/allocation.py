@@ -244,12 +244,17 @@ def _find_address(space: FreeSpace) -> int | None:
     """The lowest free address of ``space``, taken out of the index."""
     container = space.container
     width = bits(container.family)
+    # An index built before an address was reserved (the IPv6 subnet-router anycast) may still hold
+    # it: taken out here, never handed out.
+    reserved = set(freespace.reserved_addresses(container, FreeSpace.Kind.IP))
     for _ in range(MAX_REPAIRS):
         block = space.blocks.order_by("network").values_list("pk", "network", "prefix_length").first()
         if block is None:
             return None
         pk, address, block_length = block[0], unpack(block[1]), block[2]
         freespace.split(space, pk, address, block_length, address, width)
+        if address in reserved:
+            continue
         if not IPAddress.objects.filter(namespace_id=container.namespace_id, family=container.family,
                                         host=pack(address)).exists():
             return address
@@ -426,7 +431,8 @@ def allocate_child_prefix(*, parent: Prefix, prefix_length, data=None) -> Prefix
 
 @transaction.atomic
 def allocate_child_ip_address(*, parent: Prefix, data=None) -> IPAddress:
-    """Create the lowest free address of ``parent`` (network and broadcast of IPv4 < /31 excluded)."""
+    """Create the lowest free address of ``parent`` (network and broadcast of IPv4 < /31, and the
+    subnet-router anycast address of IPv6 < /127, excluded)."""
     ip = IPAddress(namespace_id=parent.namespace_id)
     _apply_data(ip, data, IP_DATA_FIELDS)
     space = freespace.ensure_space(parent, FreeSpace.Kind.IP)

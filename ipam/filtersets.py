@@ -5,6 +5,8 @@ form field, so a bad value is a 400 naming the filter, and then use the range-sc
 querysets: no filter reads every prefix or address.
 """
 
+import re
+
 import django_filters
 from django import forms
 from django.db.models import Q
@@ -31,7 +33,8 @@ class NetworkField(forms.CharField):
         try:
             return self.parse(value)
         except ValueError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from exc
+            # The reason quotes the value: passed as a parameter, never read as a format string.
+            raise forms.ValidationError("%(reason)s", code="invalid", params={"reason": str(exc)}) from exc
 
 
 class AddressField(NetworkField):
@@ -48,6 +51,9 @@ class NetworkFilter(django_filters.Filter):
 @extend_schema_field(OpenApiTypes.STR)
 class AddressFilter(django_filters.Filter):
     field_class = AddressField
+
+
+VID_TEXT = re.compile(r"[0-9]{1,4}")
 
 
 def status_filter(model):
@@ -96,7 +102,8 @@ class VLANFilterSet(BaseFilterSet):
 
     def search(self, queryset, name, value):
         value = value.strip()
-        if value.isdigit():
+        # ASCII digits only: str.isdigit() also holds for "²", which int() refuses.
+        if VID_TEXT.fullmatch(value):
             return super().search(queryset, name, value) | queryset.filter(vid=int(value))
         return super().search(queryset, name, value)
 

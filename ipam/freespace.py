@@ -59,9 +59,17 @@ def lock_space(space: FreeSpace) -> None:
 
 
 def reserved_addresses(container: Prefix, kind: str) -> list[int]:
-    """Addresses an IP pool never hands out: network and broadcast of IPv4 prefixes shorter than /31."""
-    if kind == FreeSpace.Kind.IP and container.family == 4 and container.prefix_length < 31:
+    """Addresses never handed out, as NetBox: network and broadcast of an IPv4 prefix shorter than /31,
+    and the subnet-router anycast address (the first, RFC 4291) of an IPv6 prefix shorter than /127.
+
+    Point-to-point prefixes (/31, RFC 3021; /127, RFC 6164) use every address.
+    """
+    if kind != FreeSpace.Kind.IP:
+        return []
+    if container.family == 4 and container.prefix_length < 31:
         return [unpack(container.network), unpack(container.broadcast)]
+    if container.family == 6 and container.prefix_length < 127:
+        return [unpack(container.network)]
     return []
 
 

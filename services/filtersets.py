@@ -65,7 +65,8 @@ class ServiceFilterSet(BaseFilterSet):
     - ``?service_identifier=``, ``?account_reference=``, ``?q=`` (identifier, account, description);
     - attribute values, NetBox custom-field style: ``?attr_<name>=<value>``, e.g. ``?attr_bandwidth=1000``.
       Several values of one attribute match any of them; several attributes must all match. The value is
-      compared as text, as an integer and as a boolean, so ``1000`` matches the choice 1000.
+      compared as text, as an integer and as a boolean, so ``1000`` matches the choice 1000. An attribute
+      that no service type defines is a 400, as any unknown parameter is.
     """
 
     service_type = SlugFilter(field_name="service_type__slug", to_field_name="slug", queryset=ServiceType.objects.all())
@@ -80,6 +81,15 @@ class ServiceFilterSet(BaseFilterSet):
     class Meta:
         model = Service
         fields = {"service_identifier": ["exact", "icontains"], "account_reference": ["exact", "icontains"]}
+
+    def extra_param_names(self) -> set[str]:
+        # ``attr_<name>`` for the attributes some service type defines: a misspelt one is a 400.
+        return {
+            f"{ATTRIBUTE_FILTER_PREFIX}{attribute['name']}"
+            for attributes in ServiceType.objects.values_list("attributes", flat=True)
+            for attribute in attributes or ()
+            if isinstance(attribute, dict) and "name" in attribute
+        }
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

@@ -7,14 +7,20 @@
   related object the caller may not see reads as ``null`` (left out of a list).
 - Validation runs the model's ``full_clean()``, so that the rules in ``clean()`` and the database
   constraints answer the API and the admin with the same field-keyed messages.
+- Writes are strict: a field the serializer does not have is a 400 naming it, and so is a read-only
+  field, unless it carries the value the object already has (a body read by GET and sent back).
 """
 
 import copy
+import json
+from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.module_loading import import_string
 from rest_framework import serializers
-from rest_framework.relations import MANY_RELATION_KWARGS
+from rest_framework.fields import SkipField
+from rest_framework.relations import MANY_RELATION_KWARGS, PKOnlyObject
+from rest_framework.utils.encoders import JSONEncoder
 
 from catalog_site import access
 
@@ -94,8 +100,62 @@ class VisibleManyRelatedField(serializers.ManyRelatedField):
         return [self.child_relation.to_representation(value) for value in iterable if can_see(value)]
 
 
-class BaseModelSerializer(serializers.ModelSerializer):
-    """Base of every model serializer: ``id``, ``url``, ``display``, brief mode, model validation."""
+def as_json(value):
+    """A representation as the client receives it (plain lists, dicts, strings and numbers)."""
+    return json.loads(json.dumps(value, cls=JSONEncoder))
+
+
+class StrictInputMixin:
+    """A write naming a field the serializer does not have is a 400 naming it (DRF would drop it).
+
+    So is a read-only field (``id``, ``url``, ``display``, ``created``...), unless it carries the value
+    the object already has: a body read by GET, changed and sent back by PUT or PATCH, passes; an
+    attempt to change a read-only field, or to choose one on creation, is refused rather than ignored.
+    ``read_only_reasons`` may explain a field's refusal (where it is changed instead).
+    """
+
+    read_only_reasons: dict[str, str] = {}
+
+    def to_internal_value(self, data):
+        errors = self.undeclared_field_errors(data) if isinstance(data, Mapping) else {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if errors and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **errors}) from exc
+            raise
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def undeclared_field_errors(self, data: Mapping) -> dict[str, list[str]]:
+        fields = self.fields
+        errors = {}
+        for name, value in data.items():
+            field = fields.get(name)
+            if field is None:
+                writable = ", ".join(n for n, f in fields.items() if not f.read_only) or "none"
+                errors[name] = [f"Unknown field. The fields that can be written are: {writable}."]
+            elif field.read_only and not self.holds_value(field, value):
+                errors[name] = [self.read_only_reasons.get(name, "This field is read-only.")]
+        return errors
+
+    def holds_value(self, field, value) -> bool:
+        """Whether ``value`` is what a GET of the instance shows for ``field``."""
+        instance = getattr(self, "instance", None)
+        if instance is None or isinstance(instance, list | tuple):
+            return False
+        try:
+            attribute = field.get_attribute(instance)
+        except SkipField:
+            return False
+        empty = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+        current = None if empty is None else field.to_representation(attribute)
+        return as_json(current) == value
+
+
+class BaseModelSerializer(StrictInputMixin, serializers.ModelSerializer):
+    """Base of every model serializer: ``id``, ``url``, ``display``, brief mode, model validation, strict input."""
 
     display = serializers.SerializerMethodField(read_only=True)
 

@@ -1,5 +1,6 @@
 """ViewSet base classes: tenant scoping, brief mode, all-or-nothing bulk creation, one transaction per write."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework import serializers, status, viewsets
@@ -8,9 +9,23 @@ from rest_framework.response import Response
 
 from catalog_site import access
 
-from .exceptions import validation_error_detail
+from .exceptions import PayloadTooLarge, validation_error_detail
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
+# The actions answering one object: a view with a richer detail serializer uses it for all three, so
+# that a body read by GET can be sent back by PUT or PATCH.
+DETAIL_ACTIONS = frozenset({"retrieve", "update", "partial_update"})
+
+
+def check_bulk_size(data) -> None:
+    """A list longer than ``MAX_BULK_OBJECTS`` is a 413, before any of it is validated.
+
+    Every item of a list is validated and written in one transaction: an unbounded list would hold
+    the worker (and the locks it takes) past any timeout.
+    """
+    if isinstance(data, list) and len(data) > settings.MAX_BULK_OBJECTS:
+        raise PayloadTooLarge(f"A list may hold at most {settings.MAX_BULK_OBJECTS} objects (MAX_BULK_OBJECTS); "
+                              f"this one holds {len(data)}. Send it in several requests.")
 
 
 class CatalogModelViewSet(viewsets.ModelViewSet):
@@ -20,7 +35,7 @@ class CatalogModelViewSet(viewsets.ModelViewSet):
       is a 404 and is never counted; every write is checked against the caller's role on the
       object's tenant, before and after the change;
     - ``?brief=1`` answers only the brief fields;
-    - POST of a list creates every object or none;
+    - POST of a list creates every object or none, and holds at most ``MAX_BULK_OBJECTS`` objects;
     - each write is one transaction.
     """
 
@@ -74,6 +89,7 @@ class CatalogModelViewSet(viewsets.ModelViewSet):
         return super().get_serializer(*args, **kwargs)
 
     def create(self, request, *args, **kwargs):
+        check_bulk_size(request.data)
         many = isinstance(request.data, list)
         serializer = self.get_serializer(data=request.data, many=many)
         serializer.is_valid(raise_exception=True)

@@ -20,8 +20,9 @@ from rest_framework.views import APIView
 
 from catalog_site import access
 from catalog_site.api.exceptions import Conflict
-from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
-from catalog_site.api.views import CatalogModelViewSet
+from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField, StrictInputMixin
+from catalog_site.api.views import DETAIL_ACTIONS, CatalogModelViewSet, check_bulk_size
+from catalog_site.filtersets import MAX_ID
 
 from .. import allocation, freespace
 from ..addressing import bits, unpack
@@ -45,21 +46,37 @@ from .serializers import IPAddressSerializer, PrefixSerializer, VLANSerializer, 
 MAX_LISTED = 1000
 
 
-class AllocateRequestSerializer(serializers.Serializer):
+class AllocateRequestSerializer(StrictInputMixin, serializers.Serializer):
     identifier = serializers.CharField(max_length=255)
     prefix_length = serializers.IntegerField(required=False, min_value=0, max_value=128)
     data = serializers.DictField(required=False)
 
 
 @extend_schema_serializer(component_name="PoolRelease")
-class ReleaseRequestSerializer(serializers.Serializer):
+class ReleaseRequestSerializer(StrictInputMixin, serializers.Serializer):
     identifier = serializers.CharField(max_length=255)
 
 
-class PoolResourcesField(serializers.ListField):
-    """A pool's resources: written as a list of prefix ids (in order), read as brief prefixes."""
+class PrefixIdField(serializers.IntegerField):
+    """A prefix id, or the brief prefix a GET shows (``{"id": N, ...}``)."""
 
-    child = serializers.IntegerField()
+    def __init__(self, **kwargs):
+        # Bounded like a key: a larger integer would overflow SQLite when the prefixes are read.
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            if "id" not in data:
+                self.fail("invalid")
+            data = data["id"]
+        return super().to_internal_value(data)
+
+
+class PoolResourcesField(serializers.ListField):
+    """A pool's resources: written as a list of prefix ids (or of the brief prefixes read), in order;
+    read as brief prefixes."""
+
+    child = PrefixIdField()
 
     def to_representation(self, manager):
         can_see = access.for_request(self.context.get("request")).can_see
@@ -232,7 +249,8 @@ class PoolViewSet(CatalogModelViewSet):
         return pool
 
     def get_serializer_class(self):
-        if self.action == "retrieve":
+        # One pool reads the same whether GET, PUT or PATCH answers it, so that a body read can be sent back.
+        if self.action in DETAIL_ACTIONS:
             return self.detail_serializer_class
         return super().get_serializer_class()
 
@@ -380,6 +398,7 @@ class FreeSpaceView(APIView):
         raise NotImplementedError
 
     def post(self, request, pk):
+        check_bulk_size(request.data)
         parent = self.get_parent(pk)
         items = request.data if isinstance(request.data, list) else [request.data]
         if not items or not all(isinstance(item, dict) for item in items):

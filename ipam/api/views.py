@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 
-from catalog_site.api.views import CatalogModelViewSet
+from catalog_site.api.views import DETAIL_ACTIONS, CatalogModelViewSet
 
 from .. import filtersets
 from ..models import VLAN, IPAddress, L2Domain, Namespace, Prefix
@@ -30,7 +30,8 @@ class PrefixViewSet(CatalogModelViewSet):
     filterset_class = filtersets.PrefixFilterSet
 
     def get_serializer_class(self):
-        if self.action == "retrieve":
+        # One object reads the same whether GET, PUT or PATCH answers it, so that a body read can be sent back.
+        if self.action in DETAIL_ACTIONS:
             return serializers.PrefixDetailSerializer
         return super().get_serializer_class()
 

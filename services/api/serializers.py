@@ -5,11 +5,12 @@ that the rules and messages are the ones the admin shows. Domain refusals become
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog_site import access
 from catalog_site.api.exceptions import validation_error_detail
-from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
+from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField, StrictInputMixin
 from dcim.models import Location
 from tenancy.models import Tenant
 
@@ -59,7 +60,7 @@ class ServiceTypeSerializer(BaseModelSerializer):
         read_only_fields = ("source",)
         brief_fields = ("id", "url", "display", "slug", "name")
 
-    def get_lifecycle_transitions(self, obj) -> dict:
+    def get_lifecycle_transitions(self, obj) -> dict[str, list[str]]:
         return obj.get_lifecycle().describe()["transitions"]
 
     def get_service_count(self, obj) -> int:
@@ -100,6 +101,9 @@ class ServiceTypeSerializer(BaseModelSerializer):
 class ServiceTypeField(RelatedObjectField):
     """The service type of a service, written by id, ``{"id": n}`` or slug."""
 
+    # What the OpenAPI schema adds to the id and {"id": n} a related object is written as.
+    write_alternatives = ({"type": "string", "description": "The service type's slug."},)
+
     def to_internal_value(self, data):
         if isinstance(data, str) and not data.isdigit():
             service_type = self.get_queryset().filter(slug=data).first()
@@ -124,6 +128,14 @@ class ServiceResourceSerializer(serializers.ModelSerializer):
 
     def get_display(self, obj) -> str:
         return str(obj.object) if obj.object is not None else f"(deleted {obj.object_id})"
+
+
+class DocumentationSectionSerializer(serializers.Serializer):
+    """A documentation attribute of a service, rendered: its name, its title and sanitised HTML."""
+
+    name = serializers.CharField()
+    title = serializers.CharField()
+    html = serializers.CharField()
 
 
 class ServiceSerializer(BaseModelSerializer):
@@ -155,6 +167,10 @@ class ServiceSerializer(BaseModelSerializer):
                   "annotations", "created", "last_updated")
         brief_fields = ("id", "url", "display", "service_identifier", "status")
 
+    # A status sent equal to the current one passes (a body read and sent back); any other is refused.
+    read_only_reasons = {"status": "The status changes only through POST /api/services/services/{id}/transition/."}
+
+    @extend_schema_field(DocumentationSectionSerializer(many=True))
     def get_documentation(self, obj) -> list[dict]:
         return documentation_sections(obj)
 
@@ -169,12 +185,6 @@ class ServiceSerializer(BaseModelSerializer):
         return value
 
     def validate(self, attrs):
-        if isinstance(self.initial_data, dict) and "status" in self.initial_data and (
-            self.instance is None or self.initial_data["status"] != self.instance.status
-        ):
-            raise serializers.ValidationError(
-                {"status": ["The status changes only through POST /api/services/services/{id}/transition/."]}
-            )
         if self.instance is None:
             attrs.pop("version", None)
             try:
@@ -201,7 +211,7 @@ class ServiceSerializer(BaseModelSerializer):
             raise serializers.ValidationError(exc.api_detail()) from exc
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(StrictInputMixin, serializers.Serializer):
     """The body of ``POST /services/{id}/transition/``: the status wanted and the version read."""
 
     to = serializers.ChoiceField(choices=Status.choices)

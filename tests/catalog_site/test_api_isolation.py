@@ -309,6 +309,18 @@ class TestWrites:
         user.user_permissions.add(Permission.objects.get(codename="change_device"))
         assert client.patch(f"/api/dcim/devices/{shared.pk}/", {"serial": "X1"}, format="json").status_code == 200
 
+    def test_a_refused_deletion_names_only_visible_dependents(self, world):
+        from django.contrib.auth.models import Permission
+
+        user = user_with("admin", world["alpha"])
+        user.user_permissions.add(Permission.objects.get(codename="delete_location"))
+        site = Location.objects.get(slug="par1")  # shared; both customers' services stand there
+        response = client_for(user).delete(f"/api/dcim/locations/{site.pk}/")
+        assert response.status_code == 409
+        assert "DI-alphaok" in response.json()["dependent_objects"]
+        assert MARKER not in response.content.decode()
+        assert Location.objects.filter(pk=site.pk).exists()
+
     def test_an_editor_cannot_grant_memberships_an_admin_can(self, world):
         newcomer = get_user_model().objects.create_user("newcomer")
         payload = {"user": newcomer.pk, "tenant": world["alpha_3"].pk, "role": "viewer"}

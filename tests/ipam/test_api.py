@@ -350,7 +350,10 @@ class TestPrefixRules:
 
     def test_derived_fields_are_read_only(self, api):
         response = api.post(PREFIXES, {"prefix": "10.1.0.0/16", "family": 6, "prefix_length": 8}, format="json")
-        assert response.status_code == 201, response.data
+        assert response.status_code == 400, response.data
+        assert set(response.data) == {"family", "prefix_length"}
+        assert not Prefix.objects.filter(prefix="10.1.0.0/16").exists()
+        response = api.post(PREFIXES, {"prefix": "10.1.0.0/16"}, format="json")
         assert (response.data["family"], response.data["prefix_length"]) == (4, 16)
 
     @pytest.mark.parametrize(("existing", "duplicate"), [("10.2.0.0/16", "10.2.0.0/16"),

@@ -193,11 +193,11 @@ class TestIPAddressPool:
         space = FreeSpace.objects.get(kind="ip")
         assert free_addresses(space) == 254 - 2
 
-    def test_slash_31_and_ipv6_use_every_address(self, make_ip_pool):
-        pool = make_ip_pool("192.0.2.0/31", "2001:db8::/126")
-        got = [allocation.allocate_ip_address(pool=pool, identifier=f"a{i}").resource.address for i in range(6)]
-        assert got == ["192.0.2.0/31", "192.0.2.1/31", "2001:db8::/126", "2001:db8::1/126", "2001:db8::2/126",
-                       "2001:db8::3/126"]
+    def test_point_to_point_use_every_address_and_ipv6_skips_subnet_router_anycast(self, make_ip_pool):
+        pool = make_ip_pool("192.0.2.0/31", "2001:db8::/127", "2001:db8:1::/126")
+        got = [allocation.allocate_ip_address(pool=pool, identifier=f"a{i}").resource.address for i in range(7)]
+        assert got == ["192.0.2.0/31", "192.0.2.1/31", "2001:db8::/127", "2001:db8::1/127", "2001:db8:1::1/126",
+                       "2001:db8:1::2/126", "2001:db8:1::3/126"]
 
     def test_bulk_imported_address_is_skipped(self, make_ip_pool):
         pool = make_ip_pool("172.16.1.0/24")

@@ -237,7 +237,6 @@ class TestServiceAPI(APIViewTests):
             ({"attr_bandwidth": 10000, "attr_port_type": "10GBASE-LR"}, {mine.pk}),
             ({"attr_bandwidth": 10000, "attr_port_type": "1000BASE-T"}, set()),
             ({"attr_speed": 10}, {other.pk}),
-            ({"attr_Bad-Name": 1}, set()),
             ({"service_identifier": mine.service_identifier}, {mine.pk}),
             ({"q": mine.service_identifier}, {mine.pk}),
         ]
@@ -245,6 +244,10 @@ class TestServiceAPI(APIViewTests):
             response = api.get(SERVICES, params)
             assert response.status_code == 200, (params, response.data)
             assert ids(response) == expected, params
+        # An attribute no service type defines is an unknown parameter, not an empty answer.
+        for name in ("attr_Bad-Name", "attr_colour"):
+            response = api.get(SERVICES, {name: 1})
+            assert response.status_code == 400 and list(response.data) == [name], response.data
 
     def test_unknown_status_filter_is_a_400(self, api):
         response = api.get(SERVICES, {"status": "sleeping"})
