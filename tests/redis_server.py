@@ -85,17 +85,23 @@ def reset_producers(app) -> None:
 
 
 @pytest.fixture(name="use_broker")
-def use_broker_fixture():
-    """``use_broker(url)``: this process sends its Celery tasks to ``url`` (not eagerly) until the test ends."""
+def use_broker_fixture(monkeypatch):
+    """``use_broker(url)``: this process sends its Celery tasks to ``url`` (not eagerly) until the test ends.
+
+    Celery reads ``CELERY_BROKER_URL`` from the environment before its configuration (CI sets it for
+    the whole suite), so the variable is pointed at ``url`` too.
+    """
     from catalog_site.celery import app
 
     names = ("broker_url", "task_always_eager", "broker_transport_options")
     saved = {name: app.conf[name] for name in names}
 
     def use(url: str) -> None:
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
         app.conf.update(broker_url=url, task_always_eager=False, broker_transport_options={"socket_connect_timeout": 1})
         reset_producers(app)
 
     yield use
+    monkeypatch.undo()
     app.conf.update(**saved)
     reset_producers(app)
