@@ -28,7 +28,7 @@ load-demo: migrate
 serve: install
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-## demo: create the virtualenv, install, migrate, load the demo data, print the admin login, serve
+## demo: create the virtualenv, install, migrate, load the demo data, print the admin and customer logins, serve
 demo: load-demo serve
 
 ## test: the whole suite (SQLite unless DATABASE_URL is set)
