@@ -14,14 +14,13 @@ re-created):
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import summary  # noqa: E402
+from bench.common import reset_database, summary  # noqa: E402
 
 DB_NAME = os.environ.get("BENCH_DB", "catalog_bench_access")
 os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
@@ -31,11 +30,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "catalog_site.settings")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 
-def reset_database():
-    if os.environ["DATABASE_URL"].startswith("postgres"):
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB_NAME], check=True)
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], check=True)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
 
 
 def load(customers: int, devices_per_customer: int):
@@ -76,7 +70,7 @@ def main():
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     customers, per_customer, rounds = (50, 10, 10) if args.quick else (200, 20, 30)
-    reset_database()
+    reset_database(DB_NAME)
 
     import django
 

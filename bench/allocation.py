@@ -27,7 +27,7 @@ import netaddr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import summary  # noqa: E402
+from bench.common import reset_database, summary  # noqa: E402
 
 DB_NAME = os.environ.get("BENCH_DB", "catalog_bench")
 os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
@@ -43,12 +43,6 @@ def setup_django():
     django.setup()
 
 
-def reset_database():
-    url = os.environ["DATABASE_URL"]
-    if url.startswith("postgres"):
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB_NAME], check=True)
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], check=True)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
 
 
 
@@ -185,7 +179,7 @@ def main():
     samples = 50 if options.quick else options.samples
 
     os.chdir(ROOT)
-    reset_database()
+    reset_database(DB_NAME)
     setup_django()
     from django.contrib.auth import get_user_model
     from django.db import connection
