@@ -180,6 +180,9 @@ class BaseModelSerializer(StrictInputMixin, serializers.ModelSerializer):
         instance = copy.copy(self.instance) if self.instance is not None else model()
         if self.instance is not None:
             instance._state = copy.copy(self.instance._state)
+            # A shallow copy of the state would share the cache of related objects: setting a relation
+            # on the copy would change what the stored instance points at (its "before" in access checks).
+            instance._state.fields_cache = dict(self.instance._state.fields_cache)
         for name, value in attrs.items():
             if name in concrete_field_names(model):
                 setattr(instance, name, value)

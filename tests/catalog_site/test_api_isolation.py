@@ -396,3 +396,18 @@ class TestQueryCounts:
         assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
         rights = [q for q in few.captured_queries if "tenancy_membership" in q["sql"]]
         assert len(rights) == 1, [q["sql"] for q in few.captured_queries]
+
+
+def test_a_write_is_checked_against_what_the_object_pointed_at_before(world):
+    """Moving bravo's interface onto alpha's device needs the editor role on bravo too, not only on alpha.
+
+    (The stored object must not see the new relation: a serializer's trial copy once shared its cache.)
+    """
+    user = user_with("editor", world["alpha"], name="alpha-editor-bravo-viewer")
+    Membership.objects.create(user=user, tenant=world["bravo"], role=Membership.Role.VIEWER)
+    interface = world["b"][Interface]
+    response = client_for(user).patch(f"/api/dcim/interfaces/{interface.pk}/",
+                                      {"device": world["a"][Device].pk}, format="json")
+    assert response.status_code == 403, response.json()
+    interface.refresh_from_db()
+    assert interface.device == world["b"][Device]
