@@ -21,21 +21,26 @@ import copy
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
-from django.contrib.admin.utils import NestedObjects, NotRelationField, get_fields_from_path
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import NestedObjects, NotRelationField, get_fields_from_path, model_ngettext
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import models, router
-from django.http import HttpResponse
+from django.db import models, router, transaction
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy
 from mptt.admin import DraggableMPTTAdmin
 
-from . import access
+from . import access, finalizers
 from .models import Token
+from .status_admin import show_statuses
 
-METADATA_FIELDSET = ("Metadata", {"classes": ("collapse",), "fields": ("annotations", "created", "last_updated")})
+METADATA_FIELDSET = ("Metadata", {"classes": ("collapse",), "fields": ("annotations", "finalizers", "deleting_since",
+                                                                        "created", "last_updated")})
 
 
 def rights(request) -> access.Access:
@@ -154,6 +159,25 @@ class AccessCheckedForm:
             for name, field in list(self.fields.items()):
                 if isinstance(getattr(field, "queryset", None), models.QuerySet) and name in self.initial:
                     self._keep_current_choice(name, field)
+        if stored and finalizers.is_deleting(self.instance):
+            # Being deleted: nothing changes any more but the removal of finalizers.
+            for name, field in self.fields.items():
+                if name != "finalizers":
+                    field.disabled = True
+
+    def clean_finalizers(self):
+        value = self.cleaned_data.get("finalizers")
+        before = self.stored.finalizers if self.stored is not None else []
+        try:
+            finalizers.check_user_change(before, value)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["finalizers"]) from exc
+        if self.stored is not None and finalizers.is_deleting(self.stored) and isinstance(value, list):
+            added = [name for name in value if name not in before]
+            if added:
+                raise ValidationError(f"{self.stored} is being deleted: finalizers can only be removed, not added "
+                                      f"({', '.join(map(str, added))}).")
+        return value
 
     def _keep_current_choice(self, name, field):
         model = field.queryset.model
@@ -280,11 +304,42 @@ class ScopedAdminMixin:
         return any(rank >= needed for rank in rights(request).ranks.values())
 
 
+@admin.action(permissions=["delete"], description=gettext_lazy("Delete selected %(verbose_name_plural)s"))
+def delete_selected(modeladmin, request, queryset):
+    """Django's action, except that objects whose deletion waits for finalizers are marked deleting and
+    the messages say which (Django's would report them deleted)."""
+    if not request.POST.get("post"):
+        return django_delete_selected(modeladmin, request, queryset)
+    _, _, perms_needed, protected = modeladmin.get_deleted_objects(queryset, request)
+    if protected:
+        return django_delete_selected(modeladmin, request, queryset)  # the page that says why not
+    if perms_needed:
+        raise PermissionDenied
+    objs = list(queryset)
+    waiting = [obj for obj in objs if modeladmin.deletion_waits(obj)]
+    if objs:
+        modeladmin.log_deletions(request, objs)
+        modeladmin.delete_queryset(request, queryset)
+    deleted = len(objs) - len(waiting)
+    if deleted:
+        modeladmin.message_user(request, f"Successfully deleted {deleted} {model_ngettext(modeladmin.opts, deleted)}.",
+                                messages.SUCCESS)
+    if waiting:
+        modeladmin.message_user(
+            request, f"Being deleted, waiting for their finalizers: {', '.join(map(str, waiting))}. Each goes when "
+                     "its last finalizer is removed.", messages.WARNING)
+    return None
+
+
 class CatalogModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Base admin: tenant-scoped (see the module), timestamps read-only, a sensible page size.
 
     Scoped models are listed to any staff user with a membership or the model's view permission
     (they see their rows); shared models (no tenant) to every staff user.
+
+    Finalizers (``catalog_site.finalizers``): deleting an object that has some (its delete page, the
+    "delete selected" action) marks it deleting instead; its change page then says so, and its form
+    accepts nothing but the removal of finalizers; saving it without the last one deletes it.
     """
 
     list_per_page = 50
@@ -334,14 +389,97 @@ class CatalogModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_changelist_form(self, request, **kwargs):
         return access_checked_form(super().get_changelist_form(request, **kwargs), request)
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if finalizers.applies_to(self.model):
+            extra = ("deleting_since",) + (("deletion_state",) if finalizers.is_deleting(obj) else ())
+            fields += tuple(name for name in extra if name not in fields)
+        return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if finalizers.is_deleting(obj):
+            others = [(name, {**options, "fields": [field for field in options["fields"] if field != "deletion_state"]})
+                      for name, options in fieldsets]
+            fieldsets = [("Being deleted", {"fields": ("deletion_state",)}), *others]
+        return fieldsets
+
+    @admin.display(description="Deletion")
+    def deletion_state(self, obj):
+        return (f"Deletion was requested {finalizers.waiting(obj)[1:-1]}. Nothing changes any more but the removal "
+                "of finalizers (Metadata); the object is deleted when the last one is removed.")
+
+    def save_model(self, request, obj, form, change):
+        if change and finalizers.applies_to(type(obj)):
+            names = obj.finalizers
+            if finalizers.lock(obj)["deleting_since"] is not None:
+                finalizers.set_finalizers(obj, names)  # the form's other fields are disabled: nothing else changes
+                return
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        if form.instance.pk is not None:
+            super().save_related(request, form, formsets, change)
+            return
+        for formset in formsets:  # its last finalizer was removed: it is gone, and so are its inline rows
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def response_change(self, request, obj):
+        if obj.pk is None:
+            self.message_user(request, f"{capfirst(self.opts.verbose_name)} “{obj}”: its last finalizer was removed, "
+                                       "so it is now deleted.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        return super().response_change(request, obj)
+
+    def deletion_waits(self, obj) -> bool:
+        """Whether deleting ``obj`` only marks it deleting (it has finalizers)."""
+        return finalizers.applies_to(type(obj)) and bool(obj.finalizers or finalizers.is_deleting(obj))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            actions["delete_selected"] = (delete_selected, *actions["delete_selected"][1:])
+        return actions
+
+    def log_deletions(self, request, queryset):
+        objs = list(queryset)
+        for obj in objs:
+            if self.deletion_waits(obj):
+                self.log_change(request, obj, "Deletion requested: it goes when its last finalizer is removed.")
+        gone = [obj for obj in objs if not self.deletion_waits(obj)]
+        return super().log_deletions(request, gone) if gone else []
+
     def delete_model(self, request, obj):
         self.require_write(request, obj, "delete")
-        super().delete_model(request, obj)
+        if finalizers.applies_to(type(obj)):
+            request.deletion_waits = not finalizers.request_deletion(obj)
+        else:
+            super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
-        for obj in queryset:
+        objs = list(queryset)
+        for obj in objs:
             self.require_write(request, obj, "delete")
-        super().delete_queryset(request, queryset)
+        waiting = [obj for obj in objs if self.deletion_waits(obj)]
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            for obj in waiting:
+                finalizers.request_deletion(obj)
+            super().delete_queryset(request, queryset.exclude(pk__in=[obj.pk for obj in waiting]))
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "deletion_waits", False) and self.model._base_manager.filter(pk=obj_id).exists():
+            self.message_user(request, f"{capfirst(self.opts.verbose_name)} “{obj_display}” is being deleted: it goes "
+                                       "when its last finalizer is removed.", messages.WARNING)
+            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                                                args=[obj_id]))
+        return super().response_delete(request, obj_display, obj_id)
+
+    def render_delete_form(self, request, context):
+        obj = context.get("object")
+        if obj is not None and self.deletion_waits(obj):
+            messages.warning(request, f"{obj} has finalizers ({', '.join(obj.finalizers) or 'being added'}): "
+                                      "deleting it marks it deleting, and it goes when the last one is removed.")
+        return super().render_delete_form(request, context)
 
     # -- what the pages show ---------------------------------------------------------------------------
     def get_changelist(self, request, **kwargs):
@@ -382,13 +520,28 @@ class CatalogModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 formset = inline_formset.formset
                 hide_invisible_relations([form.instance for form in formset.forms],
                                          scoped_relations(formset.model), viewer)
+        if obj is not None:
+            show_statuses(context.get("adminform"), obj)  # read-only, drawn only: the form never sees it
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_deleted_objects(self, objs, request):
+        objs = list(objs)
+        waiting = [obj for obj in objs if self.deletion_waits(obj)]
+        others = [obj for obj in objs if obj not in waiting]
         viewer = rights(request)
         if viewer.unrestricted:
-            return super().get_deleted_objects(objs, request)
-        return deletion_summary(objs, request, self.admin_site, viewer)
+            to_delete, model_count, perms_needed, protected = super().get_deleted_objects(others, request)
+        else:
+            to_delete, model_count, perms_needed, protected = deletion_summary(others, request, self.admin_site,
+                                                                               viewer)
+        # These are only marked deleting now: nothing of theirs goes yet, nothing protects them from that.
+        name, plural = capfirst(self.opts.verbose_name), self.opts.verbose_name_plural
+        for obj in waiting:
+            to_delete.append(f"{name}: {obj} (marked deleting: it goes when its last finalizer is removed)")
+            model_count[plural] = model_count.get(plural, 0) + 1
+            if not self.has_delete_permission(request, obj):
+                perms_needed.add(self.opts.verbose_name)
+        return to_delete, model_count, perms_needed, protected
 
 
 def deletion_summary(objs, request, admin_site, viewer: access.Access):
@@ -431,6 +584,25 @@ class CatalogTreeAdmin(DraggableMPTTAdmin, CatalogModelAdmin):
     list_display_links = ("indented_title",)
     mptt_level_indent = 20
     expand_tree_by_default = True
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            # MPTT's action deletes past finalizers; ours, with the node-by-node delete_queryset below.
+            actions["delete_selected"] = (delete_selected, *actions["delete_selected"][1:])
+        return actions
+
+    def delete_queryset(self, request, queryset):
+        # Node by node, as MPTT's own action: a bulk delete would leave the tree's left/right values wrong.
+        objs = list(queryset)
+        for obj in objs:
+            self.require_write(request, obj, "delete")
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            for obj in objs:
+                try:
+                    finalizers.request_deletion(obj)
+                except self.model.DoesNotExist:
+                    continue  # deleted with its parent
 
     def _move_node(self, request):
         refusal = self.move_refusal(request)
@@ -493,6 +665,8 @@ class CatalogInline(ScopedAdminMixin):
     def may_write_rows(self, request, parent, action: str) -> bool:
         if parent is None:
             return self.may_write_somewhere(request, action)
+        if finalizers.is_deleting(parent):
+            return False  # its page is read-only but for the removal of finalizers
         probe = self.model()
         for field in self.model._meta.fields:
             if (isinstance(field, models.ForeignKey) and field.related_model is type(parent)

@@ -7,18 +7,24 @@ is a 400 naming the filter before anything reaches the database; NUL characters,
 refuses, are a 400 in any parameter.
 """
 
+import json
+import math
+import re
+
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from django_filters import fields, widgets
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, filters
 from rest_framework.settings import api_settings
 
-from catalog_site import access
+from catalog_site import access, finalizers, metadata
 from catalog_site.api.parsers import NULL_CHARACTER_MESSAGE
 
 # The ids of every model are 64-bit integers (BigAutoField): a larger value can name no object, and
@@ -165,6 +171,100 @@ class VisibleModelChoiceField(IdModelChoiceField):
             return NoMatch()
 
 
+class RepeatedTextInput(forms.TextInput):
+    """A text input read as the list of every value of its parameter (``?annotation=a&annotation=b``)."""
+
+    def value_from_datadict(self, data, files, name):
+        if hasattr(data, "getlist"):
+            return data.getlist(name) if name in data else None
+        value = data.get(name)
+        return None if value is None else [value]
+
+    def format_value(self, value):
+        if isinstance(value, list | tuple):
+            value = value[0] if value else None
+        return super().format_value(value)
+
+
+# A JSON number, as a query parameter may write one to match a number (``?annotation=example.com/rack=5``).
+JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]{0,30})(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,3})?")
+JSON_WORDS = {"true": True, "false": False, "null": None}
+
+
+def json_scalar(text: str):
+    """The number, boolean or null that ``text`` writes in JSON, or ``text`` itself if it writes none."""
+    if text in JSON_WORDS:
+        return JSON_WORDS[text]
+    if JSON_NUMBER.fullmatch(text):
+        number = json.loads(text)
+        if not isinstance(number, float) or math.isfinite(number):
+            return number
+    return text
+
+
+class AnnotationMatchField(forms.Field):
+    """``<key>`` or ``<key>=<value>``, each value of the parameter: a list of ``(key, value or None)``."""
+
+    widget = RepeatedTextInput
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return []
+        matches, errors = [], []
+        for item in value if isinstance(value, list) else [value]:
+            if item == "":
+                continue
+            key, equals, text = item.partition("=")
+            problem = metadata.annotation_key_error(key)
+            if problem:
+                errors.append(ValidationError("Expected <key> or <key>=<value>; %(problem)s.", code="invalid",
+                                              params={"problem": problem}))
+            else:
+                matches.append((key, text if equals else None))
+        if errors:
+            raise ValidationError(errors[:metadata.MAX_MESSAGES])
+        return matches
+
+
+@extend_schema_field({
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "Objects by annotation: `<key>=<value>` matches an annotation whose value is that text (a JSON "
+                   "string), or that number, boolean or null written as JSON (`=5`, `=true`); `<key>` alone matches "
+                   "objects that have the key. Keys are `<prefix>/<name>` (`example.com/owner`). Repeat the "
+                   "parameter to require several (all must match).",
+})
+class AnnotationFilter(django_filters.Filter):
+    """``?annotation=example.com/owner=noc`` and ``?annotation=example.com/owner`` on every model with annotations.
+
+    Keys hold dots and slashes: they are looked up as JSON keys (``KeyTransform``, ``has_key``), never
+    spliced into a lookup path, on SQLite as on PostgreSQL.
+    """
+
+    field_class = AnnotationMatchField
+
+    def filter(self, qs, value):
+        for key, text in value or ():
+            if text is None:
+                qs = qs.filter(**{f"{self.field_name}__has_key": key})
+                continue
+            alias = f"_annotation_{len(qs.query.annotations)}"
+            qs = qs.alias(**{alias: KeyTransform(key, self.field_name)})
+            condition = Q(**{alias: text})
+            scalar = json_scalar(text)
+            if scalar is not text:
+                condition |= Q(**{alias: scalar})
+            qs = qs.filter(condition)
+        return qs
+
+
+def has_annotations(model) -> bool:
+    try:
+        return isinstance(model._meta.get_field("annotations"), models.JSONField)
+    except FieldDoesNotExist:
+        return False
+
+
 def _match_nothing_on_no_match(original):
     def filter_(queryset, value):
         return queryset.none() if isinstance(value, NoMatch) else original(queryset, value)
@@ -173,7 +273,9 @@ def _match_nothing_on_no_match(original):
 
 
 class BaseFilterSet(django_filters.FilterSet):
-    """Every filterset has ``id`` (several allowed) and ``q``, a free-text search over ``search_fields``.
+    """Every filterset has ``id`` (several allowed) and ``q``, a free-text search over ``search_fields``;
+    that of a primary model also ``deleting`` (true: being deleted, waiting for finalizers), and of a model
+    with annotations ``annotation`` (``?annotation=example.com/owner=noc``: ``AnnotationFilter``).
 
     Filters that choose related objects (``?tenant_id=``, ``?device_id=``) offer only what the
     caller may see, in the browsable API's form as in validation, and an id the caller cannot see
@@ -189,6 +291,17 @@ class BaseFilterSet(django_filters.FilterSet):
         **django_filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
     }
+
+    @classmethod
+    def get_filters(cls):
+        filters = super().get_filters()
+        if "deleting" not in filters and finalizers.applies_to(cls._meta.model):
+            # true: objects being deleted (waiting for their finalizers); false: the others.
+            filters["deleting"] = StrictBooleanFilter(field_name="deleting_since", lookup_expr="isnull", exclude=True,
+                                                      label="Being deleted (waiting for finalizers)")
+        if "annotation" not in filters and cls._meta.model is not None and has_annotations(cls._meta.model):
+            filters["annotation"] = AnnotationFilter(field_name="annotations", label="Annotation")
+        return filters
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,11 +6,14 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, router, transaction
 from django.utils import timezone
 from mptt.models import MPTTModel
 
+from . import metadata
 from .locks import advisory_lock
 
 
@@ -48,21 +51,92 @@ class ChangeTrackedModel(models.Model):
         abstract = True
 
 
+MAX_FINALIZERS = 20
+
+
+def finalizer_errors(value) -> list[str]:
+    """What is wrong with ``value`` as the finalizers of an object (a list of unique names); empty if nothing.
+
+    A finalizer's name has the syntax of an annotation key (``catalog_site.metadata``): ``example.com/backup``.
+    """
+    if not isinstance(value, list):
+        return ["Expected a list of names (example.com/backup)."]
+    if len(value) > MAX_FINALIZERS:
+        return [f"At most {MAX_FINALIZERS} finalizers."]
+    errors = []
+    for name in value:
+        problem = metadata.annotation_key_error(name) if isinstance(name, str) else "not a string"
+        if problem:
+            errors.append(f"Not a finalizer name ({problem.replace('an annotation key', 'a name')}).")
+    duplicates = sorted({name for name in value if isinstance(name, str) and value.count(name) > 1})
+    if duplicates:
+        errors.append(f"Each finalizer is named once: {', '.join(duplicates)} is repeated.")
+    return errors
+
+
+def clean_finalizers(obj) -> None:
+    """``ValidationError`` on ``finalizers`` unless they are a list of unique, well-formed names."""
+    errors = finalizer_errors(obj.finalizers)
+    if errors:
+        raise ValidationError({"finalizers": errors})
+
+
 class PrimaryModel(ChangeTrackedModel):
     """Base of every primary inventory object: timestamps, a description and free annotations.
 
     ``annotations`` holds namespaced key/values (``example.com/owner: netops``) that integrations
-    attach to an object without a schema change.
+    attach to an object without a schema change. ``finalizers`` names the parties that must let go
+    of the object before it is deleted: deleting it then only sets ``deleting_since``, and it goes
+    when the last finalizer is removed (``catalog_site.finalizers``).
     """
 
     description = models.CharField(max_length=200, blank=True)
     annotations = models.JSONField(default=dict, blank=True)
+    finalizers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Names (example.com/backup) of the parties that must let go of this object before it "
+            "is deleted; deleting an object that has some only marks it as deleting."
+        ),
+    )
+    deleting_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When deletion was requested; the object goes once its last finalizer is removed.",
+    )
+    # The statuses reported on the object (``ObjectStatus``), deleted with it. Not a column: no migration.
+    statuses = GenericRelation("catalog_site.ObjectStatus", content_type_field="object_type",
+                               object_id_field="object_id")
 
     class Meta:
         abstract = True
 
     def __str__(self):
         return getattr(self, "name", None) or f"{self._meta.verbose_name} {self.pk}"
+
+    def clean(self):
+        super().clean()
+        clean_finalizers(self)
+
+    def clean_fields(self, exclude=None):
+        """The fields' own checks, and the syntax and size of ``annotations`` (``catalog_site.metadata``).
+
+        Checked here rather than in ``clean()``: a form without the field (an inline row) leaves it
+        out, and the errors join those of the other fields.
+        """
+        errors = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if "annotations" not in errors and not (exclude and "annotations" in exclude):
+            problems = metadata.annotation_errors(self.annotations)
+            if problems:
+                errors["annotations"] = problems
+        if errors:
+            raise ValidationError(errors)
 
 
 class TreeModel(MPTTModel, PrimaryModel):
@@ -246,3 +320,57 @@ class ExternalIdentity(models.Model):
             if identity is None:
                 raise IdentityConflict(f"The user name {user.username!r} belongs to a local user.") from None
             return identity
+
+
+class ObjectStatus(ChangeTrackedModel):
+    """What an external system reports about a primary object: JSON ``data`` under a namespace and a source.
+
+    Several sources may report in one namespace (``monitoring.example.com``: ``prometheus`` and
+    ``blackbox``); each (object, namespace, source) holds one status, replaced as a whole by the next
+    report (``catalog_site.statuses.status_upsert``). ``last_updated`` is the time of the last report.
+
+    A status is seen by whoever sees its object and written by whoever may change it. It has no
+    tenant of its own: ``catalog_site.statuses.visible_statuses`` restricts every list, object type by
+    object type, and ``tenant_access_path = None`` only says that ``Access.restrict`` cannot.
+    """
+
+    tenant_access_path = None
+
+    object_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    object = GenericForeignKey("object_type", "object_id")
+    namespace = models.CharField(max_length=metadata.DNS_SUBDOMAIN_MAX_LENGTH, validators=[metadata.validate_namespace],
+                                 help_text="A DNS name its reporter controls (monitoring.example.com).")
+    source = models.CharField(max_length=metadata.SOURCE_MAX_LENGTH, validators=[metadata.validate_source],
+                              help_text="Who reports, within the namespace (prometheus).")
+    data = models.JSONField(default=dict, blank=True, help_text="The status itself: a JSON object.")
+
+    class Meta:
+        ordering = ["object_type", "object_id", "namespace", "source"]
+        verbose_name = "object status"
+        verbose_name_plural = "object statuses"
+        constraints = [
+            models.UniqueConstraint(fields=["object_type", "object_id", "namespace", "source"],
+                                    name="catalog_site_objectstatus_unique_key",
+                                    violation_error_message="This object already has a status from this source "
+                                                            "in this namespace."),
+        ]
+
+    def __str__(self):
+        return f"{self.namespace}/{self.source} of {self.object_label} {self.object_id}"
+
+    @property
+    def object_label(self) -> str:
+        """``app_label.model`` of the object (``dcim.device``), from the content type cache."""
+        object_type = ContentType.objects.get_for_id(self.object_type_id)
+        return f"{object_type.app_label}.{object_type.model}"
+
+    def clean(self):
+        super().clean()
+        problems = metadata.json_object_errors(self.data, max_bytes=metadata.STATUS_DATA_MAX_BYTES, what="data")
+        if problems:
+            raise ValidationError({"data": problems})
+        model = ContentType.objects.get_for_id(self.object_type_id).model_class() if self.object_type_id else None
+        if self.object_type_id is not None and not (model and issubclass(model, PrimaryModel)):
+            raise ValidationError({"object_type": "Only primary objects (devices, prefixes, services...) carry "
+                                                  "statuses."})

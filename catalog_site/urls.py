@@ -16,6 +16,7 @@ api_patterns = [
     path("ipam/", include(("ipam.api.urls", "ipam-api"))),
     path("services/", include(("services.api.urls", "services-api"))),
     path("users/", include(("catalog_site.api.users", "users-api"))),
+    path("core/", include(("catalog_site.api.core_urls", "core-api"))),
     path("status/", StatusView.as_view(sections={"runs": pending_runs}), name="status"),
     path("status/health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

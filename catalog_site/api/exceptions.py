@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from catalog_site import access
+from catalog_site import access, finalizers
 from catalog_site.middleware import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, body_too_large_detail
 
 logger = logging.getLogger(__name__)
@@ -89,8 +89,8 @@ def dependent_objects(exc, request) -> list[str]:
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus Django validation errors (400), integrity/protection errors (409) and
-    database outages (503 with ``Retry-After``)."""
+    """DRF's handler, plus Django validation errors (400), integrity/protection errors and changes of an
+    object being deleted (409) and database outages (503 with ``Retry-After``)."""
     if isinstance(exc, DATABASE_UNAVAILABLE):
         response = drf_exception_handler(DatabaseUnavailable(), context)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -99,6 +99,8 @@ def exception_handler(exc, context):
         exc = body_too_large()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(validation_error_detail(exc))
+    elif isinstance(exc, finalizers.ObjectDeleting):
+        exc = Conflict({"detail": exc.message})
     elif isinstance(exc, (ProtectedError, RestrictedError)):
         return Response(
             {"detail": "Cannot delete: other objects depend on this one.",

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-API_APPS = ("tenancy", "dcim", "ipam", "services", "users")
+API_APPS = ("tenancy", "dcim", "ipam", "services", "users", "core")
 
 
 class APIRootView(APIView):

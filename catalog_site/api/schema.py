@@ -10,6 +10,8 @@ What drf-spectacular cannot guess, said once here for every endpoint (``CatalogA
 - ``?brief=1`` on the reads of a model viewset, answered with the brief form (``Brief<Name>``);
 - a create takes one object or a list, all or nothing (``accepts_lists`` on a plain view);
 - the error answers of every operation (400, 401, 403, 404, 409, 413, 415, 503), as JSON;
+- finalizers: a DELETE of a primary model answers 202 with the object marked deleting, or 204; a
+  PUT/PATCH 200, or 204 when it removed the last finalizer of an object being deleted;
 - request bodies are JSON only; a write to a model names only its fields (strict input), and every
   field of a model in a response is always present.
 """
@@ -23,17 +25,24 @@ from drf_spectacular.plumbing import (
     build_media_type_object,
     force_instance,
     is_list_serializer,
+    is_serializer,
 )
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.relations import ManyRelatedField
 from rest_framework.serializers import ModelSerializer
 
-from catalog_site import access
+from catalog_site import access, finalizers
 
 from .serializers import BaseModelSerializer, StrictInputMixin
 from .views import CatalogModelViewSet
 
 JSON = "application/json"
+FINALIZER_RESPONSES = {
+    "202": "The object has finalizers: it is now being deleted (deleting_since), and goes when its last "
+           "finalizer is removed. Asking again answers the same.",
+    "204 destroy": "Deleted.",
+    "204 update": "The write removed the last finalizer of an object being deleted: the object is deleted.",
+}
 
 
 class TokenScheme(OpenApiAuthenticationExtension):
@@ -267,6 +276,22 @@ class CatalogAutoSchema(AutoSchema):
         return {"content": {media_type: build_media_type_object(schema)
                             for media_type in media_types or self.map_renderers("media_type")},
                 "description": ""}
+
+    # Finalizers: a DELETE answers 202 with the object it marked deleting (it has finalizers), a write
+    # removing the last finalizer of an object being deleted answers 204 (the object is gone).
+    def get_response_serializers(self):
+        serializer = super().get_response_serializers()
+        model = getattr(getattr(self.view, "queryset", None), "model", None)
+        if not (isinstance(self.view, CatalogModelViewSet) and finalizers.applies_to(model)
+                and is_serializer(serializer)):
+            return serializer
+        action = getattr(self.view, "action", None)
+        if action == "destroy":
+            return {202: OpenApiResponse(serializer, description=FINALIZER_RESPONSES["202"]),
+                    204: OpenApiResponse(description=FINALIZER_RESPONSES["204 destroy"])}
+        if action in ("update", "partial_update"):
+            return {200: serializer, 204: OpenApiResponse(description=FINALIZER_RESPONSES["204 update"])}
+        return serializer
 
     def get_serializer_name(self, serializer, direction):
         name = super().get_serializer_name(serializer, direction)

@@ -16,13 +16,15 @@ import json
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
 from django.utils.module_loading import import_string
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import MANY_RELATION_KWARGS, PKOnlyObject
 from rest_framework.utils.encoders import JSONEncoder
 
-from catalog_site import access
+from catalog_site import access, finalizers
+from catalog_site.models import MAX_FINALIZERS
 
 from .exceptions import validation_error_detail
 
@@ -154,14 +156,46 @@ class StrictInputMixin:
         return as_json(current) == value
 
 
+# Every primary model's serializer has them, after ``annotations`` (see ``BaseModelSerializer.get_field_names``).
+FINALIZER_FIELDS = ("finalizers", "deleting_since")
+
+
 class BaseModelSerializer(StrictInputMixin, serializers.ModelSerializer):
-    """Base of every model serializer: ``id``, ``url``, ``display``, brief mode, model validation, strict input."""
+    """Base of every model serializer: ``id``, ``url``, ``display``, brief mode, model validation, strict input.
+
+    A primary model's serializer also has ``finalizers`` (writable; names under ``catalog/`` are the
+    catalog's own) and ``deleting_since`` (read-only), whether its ``Meta.fields`` names them or not.
+    """
 
     display = serializers.SerializerMethodField(read_only=True)
 
     def __init__(self, *args, brief: bool = False, **kwargs):
         self.brief = brief
         super().__init__(*args, **kwargs)
+
+    def get_field_names(self, declared_fields, info):
+        names = list(super().get_field_names(declared_fields, info))
+        missing = [name for name in FINALIZER_FIELDS if name not in names]
+        if missing and finalizers.applies_to(self.Meta.model):
+            at = names.index("annotations") + 1 if "annotations" in names else len(names)
+            names[at:at] = missing
+        return names
+
+    def build_field(self, field_name, info, model_class, nested_depth):
+        if field_name == "finalizers" and finalizers.applies_to(model_class):
+            return serializers.ListField, {
+                "child": serializers.CharField(max_length=317), "required": False, "max_length": MAX_FINALIZERS,
+                "help_text": model_class._meta.get_field("finalizers").help_text,
+            }
+        return super().build_field(field_name, info, model_class, nested_depth)
+
+    def validate_finalizers(self, value):
+        instance = self.instance if isinstance(self.instance, Model) else None
+        try:
+            finalizers.check_user_change(instance.finalizers if instance is not None else [], value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["finalizers"]) from exc
+        return value
 
     def get_fields(self):
         fields = super().get_fields()

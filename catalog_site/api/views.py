@@ -1,15 +1,16 @@
 """ViewSet base classes: tenant scoping, brief mode, all-or-nothing bulk creation, one transaction per write."""
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from catalog_site import access
+from catalog_site import access, finalizers
 
-from .exceptions import PayloadTooLarge, validation_error_detail
+from .exceptions import PayloadTooLarge, read_after_commit, validation_error_detail
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 # The actions answering one object: a view with a richer detail serializer uses it for all three, so
@@ -36,7 +37,11 @@ class CatalogModelViewSet(viewsets.ModelViewSet):
       object's tenant, before and after the change;
     - ``?brief=1`` answers only the brief fields;
     - POST of a list creates every object or none, and holds at most ``MAX_BULK_OBJECTS`` objects;
-    - each write is one transaction.
+    - each write is one transaction;
+    - finalizers (``catalog_site.finalizers``): DELETE of an object that has some answers 202 with the
+      object, now marked deleting (again: the same 202); while it is deleting, PUT/PATCH may only
+      remove finalizers (any other change is a 409 naming the state), and the write that removes the
+      last one deletes it and answers 204.
     """
 
     @property
@@ -72,11 +77,35 @@ class CatalogModelViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         self.check_writes(serializer, "change")
+        instance = serializer.instance
+        if finalizers.applies_to(type(instance)):
+            finalizers.refresh(instance)  # under the row lock: a deletion requested meanwhile is seen
+            if finalizers.is_deleting(instance) and not getattr(serializer, "writes_while_deleting", False):
+                self.refuse_changes_while_deleting(serializer)
+                finalizers.set_finalizers(instance, serializer.validated_data.get("finalizers", instance.finalizers))
+                return
         serializer.save()
 
-    def perform_destroy(self, instance):
+    def refuse_changes_while_deleting(self, serializer) -> None:
+        """``ObjectDeleting`` unless the body changes nothing but (fewer) finalizers.
+
+        A field sent with the value a GET shows is no change, so a body read, trimmed of a finalizer
+        and sent back by PUT passes.
+        """
+        fields = serializer.fields
+        changed = sorted(name for name, value in serializer.initial_data.items()
+                         if name != "finalizers" and name in fields
+                         and not serializer.holds_value(fields[name], value))
+        if changed:
+            raise finalizers.ObjectDeleting(serializer.instance, f"a change of {', '.join(changed)}")
+
+    def perform_destroy(self, instance) -> bool:
+        """Delete ``instance``, or mark it deleting if it has finalizers; True if it was deleted."""
         self.access.check_write(instance, "delete")
+        if finalizers.applies_to(type(instance)):
+            return finalizers.request_deletion(instance)
         instance.delete()
+        return True
 
     @property
     def brief(self) -> bool:
@@ -106,9 +135,31 @@ class CatalogModelViewSet(viewsets.ModelViewSet):
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
         with transaction.atomic():
-            return super().update(request, *args, **kwargs)
+            instance = self.get_object()
+            serializer = self.get_serializer(instance, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            self.perform_update(serializer)
+            if serializer.instance is None or serializer.instance.pk is None:
+                # The write removed the last finalizer of an object being deleted: it is gone.
+                return Response(status=status.HTTP_204_NO_CONTENT)
+            if getattr(instance, "_prefetched_objects_cache", None):
+                instance._prefetched_objects_cache = {}
+            return Response(serializer.data)
 
     def destroy(self, request, *args, **kwargs):
+        """204 once deleted; 202 with the object when it has finalizers: it is then being deleted."""
         with transaction.atomic():
-            return super().destroy(request, *args, **kwargs)
+            instance = self.get_object()
+            if self.perform_destroy(instance) is not False:
+                return Response(status=status.HTTP_204_NO_CONTENT)
+            committed = self.get_serializer(self.get_queryset().get(pk=instance.pk)).data
+
+        def read():
+            try:
+                return self.get_serializer(self.get_queryset().get(pk=instance.pk)).data
+            except ObjectDoesNotExist:  # gone meanwhile (with Celery eager, a run queued by the deletion ended it)
+                return committed
+
+        return Response(read_after_commit(read, committed), status=status.HTTP_202_ACCEPTED)
