@@ -12,7 +12,14 @@ Every model says how it reaches its tenant with ``tenant_access_path`` (resolved
 - the tenant model itself is its own tenant (``SELF``);
 - a model with no tenant at all (manufacturers, service types) is shared: every authenticated user
   reads it and writing it needs the Django model permission. An object whose tenant is empty (the
-  demo's switches, the customer pools) is shared infrastructure in the same way.
+  demo's switches, the customer pools) is shared infrastructure in the same way;
+- a model may also be seen from outside its tenant's subtree: its classmethod
+  ``access_extra_q(tenant_ids, prefix)`` adds the objects those tenants see besides (a resource
+  provider is seen by the tenants it is available to). Writes still follow the path alone.
+
+A user without membership may draw rights from a registered rank source
+(``register_rank_source``): a resource provider's service account reaches the tenants that
+authorized the provider, as an editor.
 
 The access rights of a request are read once (one query, on the first question asked) and kept on
 the request: ``for_request(request)``. The API base classes, the filters, the related fields and the
@@ -117,6 +124,7 @@ class Access:
         self.user = user
         self.unrestricted = bool(user and user.is_active and user.is_superuser)
         self._ranks: dict[int, int] | None = None
+        self._extra_seen: dict[tuple, bool] = {}
 
     # -- the one query -----------------------------------------------------------------
     @property
@@ -144,6 +152,12 @@ class Access:
                     .values_list("pk", "rank")
                 )
                 self._ranks = dict(rows)
+                if not self._ranks:
+                    # No membership: maybe a service account, whose rights come from elsewhere.
+                    for source in _RANK_SOURCES:
+                        self._ranks = source(self.user) or {}
+                        if self._ranks:
+                            break
         return self._ranks
 
     def tenant_ids(self, min_rank: int = VIEWER) -> frozenset[int] | None:
@@ -169,6 +183,9 @@ class Access:
         query = Q(**{f"{prefix}{path}__in": ids})
         if _path_may_be_empty(model, path):
             query |= Q(**{f"{prefix}{path}__isnull": True})
+        extra = getattr(model, "access_extra_q", None)
+        if extra is not None and min_rank == VIEWER:
+            query |= extra(ids, prefix)
         return query
 
     def restrict(self, queryset, min_rank: int = VIEWER):
@@ -191,7 +208,14 @@ class Access:
         if obj is None or self.unrestricted or not is_scoped(type(obj)):
             return True
         tenant_id = tenant_id_of(obj)
-        return tenant_id is None or tenant_id in self.ranks
+        if tenant_id is None or tenant_id in self.ranks:
+            return True
+        if getattr(type(obj), "access_extra_q", None) is None or obj.pk is None or not self.ranks:
+            return False
+        key = (type(obj), obj.pk)  # seen through another relation: asked once per object and request
+        if key not in self._extra_seen:
+            self._extra_seen[key] = self.restrict(type(obj)._base_manager.filter(pk=obj.pk)).exists()
+        return self._extra_seen[key]
 
     # -- writes ------------------------------------------------------------------------
     def can_write(self, obj, action: str) -> bool:
@@ -245,6 +269,16 @@ class Access:
 
 
 ANONYMOUS = Access(None)
+
+# Functions user -> {tenant id: rank} asked, in order, for a user without any membership (the
+# services app registers the service accounts of resource providers).
+_RANK_SOURCES: list = []
+
+
+def register_rank_source(source) -> None:
+    """Add a source of rights for users who hold no membership (idempotent)."""
+    if source not in _RANK_SOURCES:
+        _RANK_SOURCES.append(source)
 
 
 def for_user(user) -> Access:

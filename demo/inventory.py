@@ -20,7 +20,7 @@ from ipam.models import (
 )
 from services import services
 from services.catalog_loader import load_catalog
-from services.models import Service, ServiceType
+from services.models import Provider, ProviderAuthorization, Service, ServiceType
 from tenancy.models import Membership, Tenant
 
 # country -> metro -> site
@@ -60,6 +60,9 @@ CUSTOMERS = [
                      ("DI-GLOBEX-002", "globex-labs", "nyc1", 1000, "small")],
     },
 ]
+
+# The provider of Dedicated Internet (name, slug), owned by Demo Telecom.
+DEMO_PROVIDER = ("Demo Telecom Internet", "demo-telecom-internet")
 
 CUSTOMER_PORTS_1G = [f"Ethernet{n}" for n in range(4, 10)]
 CUSTOMER_PORTS_10G = ["Ethernet10", "Ethernet11"]
@@ -163,6 +166,34 @@ def load_pools() -> None:
     )
 
 
+def dedicated_internet() -> ServiceType:
+    service_type = ServiceType.objects.filter(slug="dedicated-internet").first()
+    if service_type is None:  # migrate loads the catalog; a flushed database may not have it
+        load_catalog()
+        service_type = ServiceType.objects.get(slug="dedicated-internet")
+    return service_type
+
+
+def load_provider() -> Provider:
+    """Demo Telecom's Dedicated Internet provider: available to its customers at every demo site,
+    authorized by each customer for its whole subtree (so that their sub-tenants can order too)."""
+    owner = Tenant.objects.get(slug="demo-telecom")
+    provider = Provider.objects.filter(slug=DEMO_PROVIDER[1]).first()
+    if provider is None:
+        provider = Provider(name=DEMO_PROVIDER[0], slug=DEMO_PROVIDER[1], owner=owner,
+                            description="Delivers Dedicated Internet at every demo site.")
+        provider.full_clean()
+        provider.save()
+    provider.service_types.add(dedicated_internet())
+    provider.available_in.add(*Location.objects.filter(kind="site"))
+    for customer in CUSTOMERS:
+        tenant = Tenant.objects.get(slug=customer["tenant"])
+        provider.available_to.add(tenant)
+        ProviderAuthorization.objects.get_or_create(provider=provider, tenant=tenant,
+                                                    defaults={"scope": ProviderAuthorization.Scope.SUBTREE})
+    return provider
+
+
 @transaction.atomic
 def load_inventory() -> dict:
     """Load tenants, locations, devices and the IPAM containers; returns counts for the summary."""
@@ -173,6 +204,7 @@ def load_inventory() -> dict:
         load_devices(site, arista, juniper)
     load_ipam()
     load_pools()
+    load_provider()
     return {
         "tenants": Tenant.objects.count(),
         "locations": Location.objects.count(),
@@ -186,10 +218,7 @@ def load_inventory() -> dict:
 @transaction.atomic
 def load_customer_services() -> int:
     """Order the customers' demo services (drafts: nothing allocated); returns the number of services."""
-    service_type = ServiceType.objects.filter(slug="dedicated-internet").first()
-    if service_type is None:  # migrate loads the catalog; a flushed database may not have it
-        load_catalog()
-        service_type = ServiceType.objects.get(slug="dedicated-internet")
+    service_type = dedicated_internet()
     for customer in CUSTOMERS:
         for identifier, tenant, site, bandwidth, ip_package in customer["services"]:
             if not Service.objects.filter(service_identifier=identifier).exists():

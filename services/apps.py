@@ -23,4 +23,10 @@ class ServicesConfig(AppConfig):
     name = "services"
 
     def ready(self):
+        from catalog_site import access
+
+        from . import providers
+
         post_migrate.connect(load_builtin_catalog, sender=self, dispatch_uid="services.load_builtin_catalog")
+        access.register_rank_source(providers.service_account_ranks)
+        providers.connect_guards()

@@ -7,12 +7,12 @@ from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from catalog_site.filtersets import BaseFilterSet, TreeNodeFilter
+from catalog_site.filtersets import BaseFilterSet, StrictBooleanFilter, TreeNodeFilter
 from dcim.models import Location
 from tenancy.models import Tenant
 
 from .lifecycle import Status
-from .models import GeneratorRun, Parameter, Service, ServiceType
+from .models import GeneratorRun, Parameter, Provider, ProviderAuthorization, Service, ServiceType
 from .schema import NAME_RE
 
 ATTRIBUTE_FILTER_PREFIX = "attr_"
@@ -76,6 +76,8 @@ class ServiceFilterSet(BaseFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     tenant_id = TreeNodeFilter(relation="tenant", queryset=Tenant.objects.all())
     location_id = TreeNodeFilter(relation="location", queryset=Location.objects.all())
+    provider_id = django_filters.ModelMultipleChoiceFilter(field_name="provider", queryset=Provider.objects.all())
+    provider_authorized = StrictBooleanFilter(label="Whether the provider is still authorized for the tenant")
     search_fields = ("service_identifier", "account_reference", "description")
 
     class Meta:
@@ -105,6 +107,37 @@ class ServiceFilterSet(BaseFilterSet):
                 query |= attribute_value_q(name, value)
             queryset = queryset.filter(query)
         return queryset
+
+
+class ProviderFilterSet(BaseFilterSet):
+    """``?owner_id=``, ``?service_type_id=``, ``?available_to_id=``, ``?available_in_id=`` (several allowed
+    each; exact objects: availability is never inherited), ``?slug=``, ``?name=``, ``?q=``."""
+
+    owner_id = django_filters.ModelMultipleChoiceFilter(field_name="owner", queryset=Tenant.objects.all())
+    service_type_id = django_filters.ModelMultipleChoiceFilter(field_name="service_types",
+                                                               queryset=ServiceType.objects.all(), distinct=True)
+    available_to_id = django_filters.ModelMultipleChoiceFilter(field_name="available_to",
+                                                               queryset=Tenant.objects.all(), distinct=True)
+    available_in_id = django_filters.ModelMultipleChoiceFilter(field_name="available_in",
+                                                               queryset=Location.objects.all(), distinct=True)
+    search_fields = ("name", "slug", "description")
+
+    class Meta:
+        model = Provider
+        fields = {"slug": ["exact"], "name": ["exact", "icontains"]}
+
+
+class ProviderAuthorizationFilterSet(BaseFilterSet):
+    """``?provider_id=``, ``?tenant_id=`` (several allowed each), ``?scope=``."""
+
+    provider_id = django_filters.ModelMultipleChoiceFilter(field_name="provider", queryset=Provider.objects.all())
+    tenant_id = django_filters.ModelMultipleChoiceFilter(field_name="tenant", queryset=Tenant.objects.all())
+    scope = django_filters.MultipleChoiceFilter(choices=ProviderAuthorization.Scope.choices)
+    search_fields = ("provider__name", "tenant__name")
+
+    class Meta:
+        model = ProviderAuthorization
+        fields = ()
 
 
 class GeneratorRunFilterSet(BaseFilterSet):

@@ -17,6 +17,12 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
+# The finalizer of a service being deleted while it may still own resources: its decommission run
+# removes it once they are all given back (``services.services.service_delete``).
+DECOMMISSION_FINALIZER = "catalog/decommission"
+# Where a service being deleted may still go: down the decommission path only.
+DELETING_TARGETS = frozenset({"in-decommissioning", "decommissioned", "failed"})
+
 
 class Status(models.TextChoices):
     DRAFT = "draft", "Draft"

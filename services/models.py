@@ -5,13 +5,16 @@ optimistic version check, so that the API and the admin refuse the same things w
 """
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Q
 
-from catalog_site.models import PrimaryModel
+from catalog_site.access import ADMIN
+from catalog_site.models import ChangeTrackedModel, PrimaryModel
 
 from .lifecycle import LIFECYCLES, Status, get_lifecycle
 from .schema import DefinitionError, normalise_suggestion_values
@@ -83,6 +86,121 @@ class Parameter(PrimaryModel):
             raise ValidationError({"values": exc.reason}) from exc
 
 
+SERVICE_ACCOUNT_PREFIX = "provider-"
+
+
+def service_account_name(slug: str) -> str:
+    """The user name of the service account of the provider ``slug``."""
+    return f"{SERVICE_ACCOUNT_PREFIX}{slug}"[:150]
+
+
+def create_service_account(provider: "Provider"):
+    """A user for the provider's runs: no password, no staff flag, no membership."""
+    user = get_user_model()(username=service_account_name(provider.slug), is_active=True,
+                            first_name=provider.name[:150])
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+class Provider(PrimaryModel):
+    """Who fulfils service types (from Infratographer): available -> authorized -> ordered.
+
+    The owner tenant makes the provider available to tenants of its own subtree (``available_to``)
+    and at locations (``available_in``; never inherited down the location tree: a provider
+    available in a metro is not available at the metro's sites unless they are named). A tenant to
+    which it is available authorizes it (``ProviderAuthorization``), for itself or its subtree. A
+    service is ordered only where a provider of its type is available and authorized
+    (``services.providers``). The provider's runs act as its ``service_account``, a user created
+    with it that holds no membership: its access is the subtrees of the tenants that authorized it.
+    """
+
+    tenant_access_path = "owner"
+    tenant_write_role = ADMIN
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    owner = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="owned_providers",
+                              help_text="The tenant that runs the provider; its admins manage it.")
+    service_types = models.ManyToManyField(ServiceType, related_name="providers", blank=True,
+                                           help_text="The service types it fulfils.")
+    available_to = models.ManyToManyField(
+        "tenancy.Tenant", related_name="available_providers", blank=True,
+        help_text="Tenants of the owner's subtree that may authorize it.")
+    available_in = models.ManyToManyField(
+        "dcim.Location", related_name="available_providers", blank=True,
+        help_text="Locations where it delivers: only those named, not the locations under them.")
+    service_account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_provider", editable=False,
+        blank=True,
+        help_text="The user its runs act as; created with the provider.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def clean(self):
+        super().clean()
+        if self.service_account_id is None and self.slug and get_user_model()._default_manager.filter(
+                username=service_account_name(self.slug)).exists():
+            raise ValidationError({"slug": f"The user name {service_account_name(self.slug)} of its service "
+                                           "account is taken: choose another slug."})
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            if self.service_account_id is None:
+                self.service_account = create_service_account(self)
+            super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic():
+            account = self.service_account
+            result = super().delete(*args, **kwargs)
+            account.delete()
+        return result
+
+    @classmethod
+    def access_extra_q(cls, tenant_ids, prefix: str = "") -> Q:
+        """Beyond the owner's subtree: the tenants it is available to and those whose services it fulfils."""
+        ids = sorted(tenant_ids)
+        return (Q(**{f"{prefix}pk__in": cls.available_to.through.objects.filter(tenant_id__in=ids)
+                     .values("provider_id")})
+                | Q(**{f"{prefix}pk__in": Service.objects.filter(tenant_id__in=ids, provider__isnull=False)
+                       .values("provider_id")}))
+
+
+class ProviderAuthorization(ChangeTrackedModel):
+    """A tenant's consent that a provider acts for it: for the tenant alone or its whole subtree.
+
+    Only an admin of the tenant grants or revokes it (deleting the row revokes it). The provider's
+    owner sees the authorizations of its providers.
+    """
+
+    tenant_write_role = ADMIN
+
+    class Scope(models.TextChoices):
+        TENANT = "tenant", "This tenant only"
+        SUBTREE = "subtree", "This tenant and its sub-tenants"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="authorizations")
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="provider_authorizations")
+    scope = models.CharField(max_length=20, choices=Scope.choices, default=Scope.TENANT)
+
+    class Meta:
+        ordering = ["provider__name", "tenant__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "tenant"], name="services_authorization_unique_provider_tenant",
+                                    violation_error_message="This tenant has already authorized this provider.")
+        ]
+
+    def __str__(self):
+        return f"{self.provider} authorized by {self.tenant} ({self.scope})"
+
+    @classmethod
+    def access_extra_q(cls, tenant_ids, prefix: str = "") -> Q:
+        """The provider's owner sees who authorized its provider."""
+        return Q(**{f"{prefix}provider__owner__in": sorted(tenant_ids)})
+
+
 class Service(PrimaryModel):
     """One customer's instance of a service type, at a site, with its attribute values.
 
@@ -103,6 +221,8 @@ class Service(PrimaryModel):
                                  help_text="The site where the service is delivered.")
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.DRAFT)
     attributes = models.JSONField(default=dict, blank=True)
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, null=True, blank=True, related_name="services",
+                                 help_text="The provider that fulfils the service, chosen when it is ordered.")
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:

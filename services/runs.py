@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from catalog_site.locks import session_lock
 
-from . import services
+from . import providers, services
 from .generators import GeneratorError, generator_class
 from .lifecycle import Status
 from .models import GeneratorRun, Service
@@ -194,10 +194,23 @@ def retry_working_run(*, service: Service, user=None) -> GeneratorRun:
     serialised, and a run that finds the service moved on does nothing. ``RunRefused`` otherwise.
     """
     action = WORKING_ACTIONS.get(service.status)
+    if action is None and service.deleting_since is not None and service.status == Status.FAILED:
+        return _retry_decommission(service=service, user=user)
     if action is None:
         working = " or ".join(sorted(WORKING_ACTIONS))
-        raise RunRefused(f"Only a service that is {working} can be retried; {service} is {service.status}.")
+        raise RunRefused(f"Only a service that is {working} (or failed while being deleted) can be retried; "
+                         f"{service} is {service.status}.")
     return request_run(service=service, action=action, user=user)
+
+
+def _retry_decommission(*, service: Service, user=None) -> GeneratorRun:
+    """A service being deleted whose decommission failed: decommission it again (its run is queued)."""
+    if not service.service_type.generator:
+        raise RunRefused(f"{service.service_type.name} has no generator: decommission {service} by hand.")
+    version = Service.objects.filter(pk=service.pk).values_list("version", flat=True).get()
+    services.service_transition(service=service, to=Status.IN_DECOMMISSIONING, version=version, user=user,
+                                message="Retry: decommission again, the service is being deleted")
+    return GeneratorRun.objects.filter(service=service, action=Action.DECOMMISSION).latest("pk")
 
 
 def plan_run(*, service: Service, user=None) -> GeneratorRun:
@@ -257,7 +270,7 @@ def describe_error(exc: Exception) -> str:
             return "; ".join(("" if field == NON_FIELD_ERRORS else f"{field}: ") + " ".join(messages)
                              for field, messages in exc.message_dict.items())
         return " ".join(exc.messages)
-    if isinstance(exc, GeneratorError):
+    if isinstance(exc, GeneratorError | providers.RunScopeError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
@@ -294,7 +307,7 @@ def _execute(run_id: int, task_id: str | None) -> GeneratorRun:
     run_log = RunLog(run)
     with transaction.atomic():
         service = Service.objects.select_for_update(of=("self",)).select_related(
-            "service_type", "tenant", "location").get(pk=run.service_id)
+            "service_type", "tenant", "location", "provider__service_account").get(pk=run.service_id)
         run = GeneratorRun.objects.get(pk=run_id)
         if run.finished:
             return run  # another delivery of the task finished it while this one waited for the lock
@@ -317,7 +330,7 @@ def _perform(run: GeneratorRun, service: Service, run_log: RunLog) -> tuple[bool
         if cls is None:
             raise GeneratorError(f"{service.service_type.name} has no generator.")
         produce = run.action != Action.DECOMMISSION and not (run.action == Action.PLAN and service.status in TEARDOWN)
-        with transaction.atomic():
+        with transaction.atomic(), providers.run_scope(service):
             changes = cls(service=service, log=run_log.write).apply(produce=produce)
             if run.action == Action.PLAN:
                 raise _DryRun(changes)
@@ -327,7 +340,7 @@ def _perform(run: GeneratorRun, service: Service, run_log: RunLog) -> tuple[bool
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of the generator fails the run, with its reason
-        if not isinstance(exc, GeneratorError | ValidationError):
+        if not isinstance(exc, GeneratorError | ValidationError | providers.RunScopeError):
             logger.exception("Generator run %s of %s failed", run.pk, service)
         error = describe_error(exc)
         run_log.write(f"Failed, nothing was changed: {error}")
@@ -346,7 +359,8 @@ def _move_service(run: GeneratorRun, service: Service, run_log: RunLog, *, succe
         return
     message = f"Run #{run.pk} ({run.action}) " + ("succeeded" if succeeded else f"failed: {error}")
     version = Service.objects.filter(pk=service.pk).values_list("version", flat=True).get()
-    updated = services.service_transition(service=service, to=target, version=version, message=message)
+    updated = services.service_transition(service=service, to=target, version=version, message=message,
+                                          release_finalizer=False)  # _finish releases it, once the run is saved
     run_log.write(f"Service {service.status} -> {updated.status}.")
 
 
@@ -359,6 +373,9 @@ def _finish(run: GeneratorRun, service: Service, run_log: RunLog, *, succeeded: 
     run.duration = run.finished_at - run.started_at if run.started_at else None
     run.log = run_log.lines
     run.save(update_fields=["status", "changes", "error", "finished_at", "duration", "log"])
+    if succeeded and run.action == Action.DECOMMISSION:
+        # A service being deleted goes now if this was its last finalizer, and its runs (this one too) with it.
+        services.service_release_decommission(service=service)
 
 
 def abandon_run(run_id: int, *, error: str) -> GeneratorRun | None:

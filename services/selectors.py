@@ -4,17 +4,35 @@ from django.db.models import Count, Prefetch, Q
 
 from catalog_site import access
 
+from . import providers
 from .documentation import render_markdown
-from .models import Parameter, Service, ServiceResource, ServiceType
+from .lifecycle import DECOMMISSION_FINALIZER, Status
+from .models import GeneratorRun, Parameter, Service, ServiceResource, ServiceType
 from .schema import clean_value, is_documentation, normalise_suggestion_values, suggestion_spec
 
 
 def service_list_queryset():
     """Services with what the API and admin show of them, in a fixed number of queries."""
     resources = ServiceResource.objects.select_related("content_type").prefetch_related("object")
-    return Service.objects.select_related("service_type", "tenant", "location").prefetch_related(
-        Prefetch("resources", queryset=resources)
-    )
+    return providers.with_authorization(Service.objects.select_related(
+        "service_type", "tenant", "location", "provider").prefetch_related(Prefetch("resources", queryset=resources)))
+
+
+def deletion_blocker(service: Service) -> str | None:
+    """Why a service being deleted stays when something went wrong (its decommission failed, it still owns
+    resources); None otherwise, also while its decommission is under way."""
+    if service.deleting_since is None:
+        return None
+    if service.status == Status.FAILED:
+        run = (GeneratorRun.objects.filter(service=service, action=GeneratorRun.Action.DECOMMISSION,
+                                           status=GeneratorRun.Status.FAILED).order_by("-pk").first())
+        reason = f"decommission run #{run.pk} failed: {run.error.rstrip('.')}" if run else "the service failed"
+        return f"Its deletion waits: {reason}. Retry (decommission again) once the cause is fixed."
+    if service.status == Status.DECOMMISSIONED and DECOMMISSION_FINALIZER in service.finalizers:
+        count = service.resources.count()
+        if count:
+            return f"Its deletion waits: it still owns {count} resource(s)."
+    return None
 
 
 def catalog_entries(rights: access.Access | None = None):

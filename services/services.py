@@ -15,12 +15,16 @@ Refusals are ``ServiceValidationError`` (a 400, keyed by field and by attribute)
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from catalog_site import finalizers
+
+from . import providers
+from .lifecycle import DECOMMISSION_FINALIZER, DELETING_TARGETS, Status
 from .models import LifecycleEvent, Parameter, Service, ServiceType
 from .schema import DefinitionErrors, clean_value, normalise_type_definition, suggestion_spec
 from .selectors import stranding_problems
 
 IDENTITY_FIELDS = ("service_identifier", "tenant", "location")
-METADATA_FIELDS = ("account_reference", "description", "annotations")
+METADATA_FIELDS = ("account_reference", "description", "annotations", "finalizers")
 
 
 class ServiceValidationError(ValidationError):
@@ -66,7 +70,7 @@ class VersionConflict(Exception):
 
 
 class DeletionRefused(Exception):
-    """The service cannot be deleted in its status (it may still own resources)."""
+    """The service cannot be deleted in its status (a run is delivering it)."""
 
 
 # -- attribute rules ------------------------------------------------------------------------------
@@ -204,16 +208,38 @@ def on_enter_working_state(*, service: Service, from_status: str, user=None) -> 
 
 # -- services ------------------------------------------------------------------------------------
 
+def _provider_errors(service: Service, requested=None) -> dict[str, list[str]]:
+    """Choose the provider of ``service`` (``requested``, or the first that qualifies); the errors if none does.
+
+    Only asked once the tenant and the site are known to be valid, so that an error names the
+    condition that really failed.
+    """
+    if service.tenant_id is None or service.location_id is None or service.location.kind != "site":
+        return {}
+    try:
+        service.provider = providers.choose_provider(service_type=service.service_type, tenant=service.tenant,
+                                                     location=service.location, provider=requested)
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
 def service_validate_create(*, service_type: ServiceType, service_identifier: str, tenant, location,
                             attributes: dict | None = None, account_reference: str = "", description: str = "",
-                            annotations: dict | None = None) -> Service:
-    """The unsaved service an order would create, or ``ServiceValidationError`` with every problem."""
+                            annotations: dict | None = None, provider=None,
+                            finalizers: list | None = None) -> Service:
+    """The unsaved service an order would create, or ``ServiceValidationError`` with every problem.
+
+    A provider of the type must be available at the site and authorized for the tenant
+    (``services.providers.choose_provider``); ``provider`` asks for a particular one.
+    """
     values, attribute_errors = _clean_new_attributes(service_type, attributes or {})
     lifecycle = service_type.get_lifecycle()
     service = Service(service_type=service_type, service_identifier=service_identifier, tenant=tenant,
                       location=location, attributes=values, account_reference=account_reference or "",
-                      description=description or "", annotations=annotations or {}, status=lifecycle.initial)
-    _full_clean(service, {}, attribute_errors)
+                      description=description or "", annotations=annotations or {}, status=lifecycle.initial,
+                      finalizers=finalizers or [])
+    _full_clean(service, _provider_errors(service, provider), attribute_errors)
     return service
 
 
@@ -256,9 +282,20 @@ def service_update(*, service: Service, version: int, user=None, attributes: dic
             changed_fields.append(name)
     new_attributes, changed_attributes, attribute_errors = _apply_attribute_changes(locked, attributes or {})
     locked.attributes = new_attributes
+    if {"tenant", "location"} & set(changed_fields) and not field_errors:
+        # Another tenant or site: a provider must serve it too, the current one if it still can.
+        still_served = locked.provider_id is not None and not _provider_errors(locked, locked.provider)
+        if not still_served:
+            field_errors.update(_provider_errors(locked))
     _full_clean(locked, field_errors, attribute_errors)
     if not changed_fields and not changed_attributes:
         return locked
+    if locked.deleting_since is not None:
+        refused = sorted((set(changed_fields) - {"finalizers"}) | changed_attributes)
+        if refused:
+            raise finalizers.ObjectDeleting(locked, f"a change of {', '.join(refused)}")
+        if finalizers.set_finalizers(locked, locked.finalizers):
+            return locked  # its last finalizer removed: the service is deleted (pk None)
     from_status = locked.status
     lifecycle = locked.lifecycle
     rw_plus_changed = any(locked.service_type.attribute_map()[name]["modifier"] == "rw+"
@@ -275,15 +312,25 @@ def service_update(*, service: Service, version: int, user=None, attributes: dic
 
 
 @transaction.atomic
-def service_transition(*, service: Service, to: str, version: int, user=None, message: str = "") -> Service:
-    """Move a service to ``to`` if its lifecycle allows it from the current status."""
+def service_transition(*, service: Service, to: str, version: int, user=None, message: str = "",
+                       release_finalizer: bool = True) -> Service:
+    """Move a service to ``to`` if its lifecycle allows it from the current status.
+
+    A service being deleted only goes down the decommission path. Reaching decommissioned releases
+    its ``catalog/decommission`` finalizer (``service_release_decommission``; a generator run does
+    that itself once its row is saved: ``release_finalizer=False``); if that deletes the service,
+    the service returned has no pk.
+    """
     locked = _lock(service, version)
     lifecycle = locked.lifecycle
     legal = lifecycle.targets(locked.status)
+    if locked.deleting_since is not None:
+        legal = tuple(target for target in legal if target in DELETING_TARGETS)
     if to not in legal:
         where = "none" if not legal else ", ".join(legal)
-        raise IllegalTransition(f"A service cannot go from {locked.status} to {to}. Legal transitions: {where}.",
-                                legal)
+        deleting = " (it is being deleted: only decommissioning is left)" if locked.deleting_since else ""
+        raise IllegalTransition(f"A service cannot go from {locked.status} to {to}{deleting}. "
+                                f"Legal transitions: {where}.", legal)
     from_status = locked.status
     locked.status = to
     locked.version += 1
@@ -291,6 +338,8 @@ def service_transition(*, service: Service, to: str, version: int, user=None, me
     _record(locked, from_status=from_status, user=user, message=message or lifecycle.label(from_status, to))
     if to in lifecycle.working:
         on_enter_working_state(service=locked, from_status=from_status, user=user)
+    if release_finalizer and to == Status.DECOMMISSIONED and service_release_decommission(service=locked, user=user):
+        locked.pk = None
     return locked
 
 
@@ -328,16 +377,67 @@ def service_set_generated_attributes(*, service: Service, attributes: dict, vers
     return locked
 
 
+def deletion_refusal(service: Service) -> str | None:
+    """Why ``service`` cannot be deleted now (a run is delivering it), or None if it can."""
+    lifecycle = service.lifecycle
+    decommissionable = service.status == Status.IN_DECOMMISSIONING or lifecycle.allows(service.status,
+                                                                                      Status.IN_DECOMMISSIONING)
+    if service.deleting_since is not None or service.status in lifecycle.deletable or decommissionable:
+        return None
+    return (f"Service {service.service_identifier} is {service.status}: a run is delivering it. Delete it once it "
+            "is active or failed; it is then decommissioned first.")
+
+
 @transaction.atomic
-def service_delete(*, service: Service) -> None:
-    """Delete a service that owns nothing: one still in draft, or decommissioned."""
+def service_delete(*, service: Service, user=None) -> bool:
+    """Delete a service, or start its deletion; True if its row is gone (finalizers: ``catalog_site.finalizers``).
+
+    - draft or decommissioned (it owns nothing): deleted at once, unless it has finalizers;
+    - active or failed (it may own resources): given the ``catalog/decommission`` finalizer and moved to
+      in-decommissioning, which queues its decommission run; the run removes the finalizer once every
+      resource is given back (``service_release_decommission``), and the row goes then, unless other
+      finalizers remain. A failed decommission leaves it failed, still being deleted: decommissioning it
+      again (the retry) finishes the deletion;
+    - in-decommissioning: given the finalizer; the decommission under way finishes the deletion;
+    - in-delivery: ``DeletionRefused``;
+    - already being deleted: nothing changes.
+    """
     locked = Service.objects.select_for_update(of=("self",)).select_related("service_type").get(pk=service.pk)
-    if locked.status not in locked.lifecycle.deletable:
-        allowed = " or ".join(sorted(locked.lifecycle.deletable))
-        raise DeletionRefused(f"Service {locked.service_identifier} is {locked.status}; only a {allowed} "
-                              "service can be deleted. Decommission it first.")
-    locked.events.all().delete()
-    locked.delete()
+    if locked.deleting_since is not None:
+        return False
+    refusal = deletion_refusal(locked)
+    if refusal:
+        raise DeletionRefused(refusal)
+    decommission = locked.status not in locked.lifecycle.deletable
+    if finalizers.request_deletion(locked, add=[DECOMMISSION_FINALIZER] if decommission else []):
+        return True
+    locked.version += 1
+    locked.save(update_fields=["version", "last_updated"])
+    _record(locked, from_status=locked.status, user=user, message=f"Deletion requested {finalizers.waiting(locked)}")
+    if decommission and locked.status != Status.IN_DECOMMISSIONING:
+        service_transition(service=locked, to=Status.IN_DECOMMISSIONING, version=locked.version, user=user,
+                           message="Decommission: the service is being deleted")
+    return False
+
+
+@transaction.atomic
+def service_release_decommission(*, service: Service, user=None) -> bool:
+    """Remove the ``catalog/decommission`` finalizer of a decommissioned service that owns nothing any more;
+    True if that was its last finalizer, and the service is deleted.
+
+    Its generator runs and history go with it (they cascade): a run calls this once its own row is saved.
+    """
+    locked = Service.objects.select_for_update(of=("self",)).get(pk=service.pk)
+    if (DECOMMISSION_FINALIZER not in locked.finalizers or locked.status != Status.DECOMMISSIONED
+            or locked.resources.exists()):
+        return False
+    if finalizers.remove_finalizer(locked, DECOMMISSION_FINALIZER):
+        return True
+    locked.version += 1
+    locked.save(update_fields=["version", "last_updated"])
+    _record(locked, from_status=locked.status, user=user,
+            message=f"Decommissioned: {DECOMMISSION_FINALIZER} removed; still {finalizers.waiting(locked)[1:-1]}")
+    return False
 
 
 # -- service types -------------------------------------------------------------------------------
@@ -388,6 +488,7 @@ def service_type_save(*, definition: dict, instance: ServiceType | None = None, 
 __all__ = [
     "DeletionRefused", "IllegalTransition", "ServiceValidationError", "VersionConflict",
     "attribute_write_refusal", "identity_write_refusal", "on_enter_working_state", "service_create",
-    "service_delete", "service_set_generated_attributes", "service_transition", "service_type_save",
+    "deletion_refusal", "service_delete", "service_release_decommission", "service_set_generated_attributes",
+    "service_transition", "service_type_save",
     "service_update", "service_validate_create",
 ]

@@ -1,6 +1,7 @@
 """Tenants and memberships."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from mptt.models import TreeForeignKey
 
@@ -50,3 +51,11 @@ class Membership(ChangeTrackedModel):
 
     def __str__(self):
         return f"{self.user} in {self.tenant} ({self.role})"
+
+    def clean(self):
+        super().clean()
+        # A resource provider's service account (services.Provider) reaches what authorized it, nothing else.
+        if self.user_id is not None and type(self.user).objects.filter(
+                pk=self.user_id, service_provider__isnull=False).exists():
+            raise ValidationError({"user": "A provider's service account holds no membership: its access comes "
+                                           "from the tenants that authorized the provider."})

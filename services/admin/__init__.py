@@ -20,13 +20,14 @@ from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from catalog_site import access
+from catalog_site import access, finalizers
 from catalog_site.admin import METADATA_FIELDSET, CatalogInline, CatalogModelAdmin
 
-from .. import runs, services
+from .. import providers, runs, services
 from ..models import GeneratorRun, LifecycleEvent, Parameter, Service, ServiceResource, ServiceType
-from ..selectors import catalog_entries, documentation_sections
+from ..selectors import catalog_entries, deletion_blocker, documentation_sections
 from .forms import BASE_FIELDS, attribute_field_names, build_service_form
+from .provider_admin import ProviderAdmin  # noqa: F401 - registers the providers admin
 from .run_admin import GeneratorRunAdmin, service_runs  # noqa: F401 - registers the runs admin
 
 ICON_DIR = Path(__file__).resolve().parent.parent / "static" / "services" / "icons"
@@ -86,9 +87,10 @@ class LifecycleEventInline(CatalogInline, admin.TabularInline):
 class ServiceAdmin(CatalogModelAdmin):
     """Services: ordered from the catalog page, edited within the modifier and lifecycle rules."""
 
-    list_display = ("service_identifier", "service_type", "tenant", "location", "status", "version", "last_updated")
-    list_filter = ("status", "service_type")
-    list_select_related = ("service_type", "tenant", "location")
+    list_display = ("service_identifier", "service_type", "tenant", "location", "provider", "status", "version",
+                    "last_updated")
+    list_filter = ("status", "service_type", "provider")
+    list_select_related = ("service_type", "tenant", "location", "provider")
     search_fields = ("service_identifier", "account_reference", "description")
     autocomplete_fields = ("tenant",)
     inlines = (ServiceResourceInline, LifecycleEventInline)
@@ -108,8 +110,30 @@ class ServiceAdmin(CatalogModelAdmin):
             if names:
                 fieldsets.append((f"{service_type.name} attributes", {"fields": names}))
         if obj is not None:
+            fieldsets.insert(1, ("Provider", {"fields": ("provider_standing",)}))
             fieldsets.append(METADATA_FIELDSET)
+        if finalizers.is_deleting(obj):
+            fieldsets.insert(0, ("Being deleted", {"fields": ("deletion_state",)}))
         return fieldsets
+
+    @admin.display(description="Provider")
+    def provider_standing(self, obj):
+        """The provider that fulfils the service, and whether the tenant's authorization still stands."""
+        if obj is None or obj.provider_id is None:
+            return "None: ordered before providers, or delivered by hand."
+        if providers.covering_authorizations(obj.tenant).filter(provider=obj.provider_id).exists():
+            return format_html("{}, authorized by the tenant.", obj.provider)
+        return format_html('{} <strong class="errornote">lost its authorization</strong>: the tenant revoked it '
+                           "(or the provider is no longer available to it). The service keeps running until it "
+                           "is decommissioned; no new service can be ordered so.", obj.provider)
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "provider_standing")
+
+    @admin.display(description="Deletion")
+    def deletion_state(self, obj):
+        blocker = deletion_blocker(obj)
+        return " ".join(part for part in (super().deletion_state(obj), blocker) if part)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         service_type = obj.service_type if obj else self.ordered_type(request)
@@ -138,11 +162,15 @@ class ServiceAdmin(CatalogModelAdmin):
         request._service_saved = True
 
     def delete_model(self, request, obj):
+        """A draft or decommissioned service is deleted; an active or failed one is decommissioned first."""
         self.require_write(request, obj, "delete")
-        services.service_delete(service=obj)
+        request.deletion_waits = not services.service_delete(service=obj, user=request.user)
+
+    def deletion_waits(self, obj) -> bool:
+        return super().deletion_waits(obj) or obj.status not in obj.lifecycle.deletable
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.status not in obj.lifecycle.deletable:
+        if obj is not None and services.deletion_refusal(obj):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -208,7 +236,14 @@ class ServiceAdmin(CatalogModelAdmin):
         except services.VersionConflict as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{updated}: {service.status} → {updated.status} (version {updated.version}).")
+            messages.success(request, f"{updated}: {service.status} → {updated.status}"
+                                      + (" and deleted." if updated.pk is None else f" (version {updated.version})."))
+        return self._back_to(service)
+
+    def _back_to(self, service: Service):
+        """The service's page, or the list once the service is gone (its deletion finished)."""
+        if not Service.objects.filter(pk=service.pk).exists():
+            return HttpResponseRedirect(reverse("admin:services_service_changelist"))
         return HttpResponseRedirect(reverse("admin:services_service_change", args=[service.pk]))
 
     def _changeable_service(self, request, object_id) -> Service:
@@ -244,9 +279,12 @@ class ServiceAdmin(CatalogModelAdmin):
         except runs.RunRefused as exc:
             messages.error(request, str(exc))
         else:
-            run.refresh_from_db()
-            messages.success(request, f"{run}: {run.get_status_display().lower()}.")
-        return HttpResponseRedirect(reverse("admin:services_service_change", args=[service.pk]))
+            if GeneratorRun.objects.filter(pk=run.pk).exists():
+                run.refresh_from_db()
+                messages.success(request, f"{run}: {run.get_status_display().lower()}.")
+            else:  # a decommission that finished the service's deletion (Celery eager): its runs went with it
+                messages.success(request, f"{service}: decommissioned and deleted.")
+        return self._back_to(service)
 
     def plan_view(self, request, object_id):
         """POST: compute a plan (a dry run) and show it on the run's page."""
@@ -269,7 +307,7 @@ class ServiceAdmin(CatalogModelAdmin):
             actions.insert(0, {"name": "reconcile", "label": "Reconcile",
                                "url": reverse("admin:services_service_reconcile", args=[obj.pk]),
                                "help": "Run the generator again: it repairs whatever drifted."})
-        if obj.status in runs.WORKING_ACTIONS:
+        if obj.status in runs.WORKING_ACTIONS or (finalizers.is_deleting(obj) and obj.status == "failed"):
             actions.insert(0, {"name": "retry", "label": "Retry",
                                "url": reverse("admin:services_service_retry", args=[obj.pk]),
                                "help": "Queue the run again: for a run that never started (its message lost)."})

@@ -16,7 +16,7 @@ import copy
 from django import forms
 from django.contrib.admin.widgets import AdminTextareaWidget, AdminTextInputWidget
 
-from catalog_site import access
+from catalog_site import access, finalizers
 from catalog_site.admin import AccessCheckedForm
 
 from .. import services
@@ -105,9 +105,9 @@ class ServiceForm(AccessCheckedForm, forms.ModelForm):
         # row lock, inside the admin view's transaction. save_model() then has nothing left to do.
         if self.errors:
             return
-        empty = {"account_reference": "", "description": "", "annotations": {}}
+        empty = {"account_reference": "", "description": "", "annotations": {}, "finalizers": []}
         data = {name: self.cleaned_data.get(name) or empty.get(name)
-                for name in (*BASE_FIELDS, "annotations") if name in self.fields}
+                for name in (*BASE_FIELDS, "annotations", "finalizers") if name in self.fields}
         if not self.check_access(self.as_written(data)):
             return
         try:
@@ -121,6 +121,8 @@ class ServiceForm(AccessCheckedForm, forms.ModelForm):
         except services.ServiceValidationError as exc:
             self._add_service_errors(exc)
         except services.VersionConflict as exc:
+            self.add_error(None, exc.message)
+        except finalizers.ObjectDeleting as exc:
             self.add_error(None, exc.message)
 
     def as_written(self, data: dict) -> Service:

@@ -14,11 +14,11 @@ from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
 from dcim.models import Location
 from tenancy.models import Tenant
 
-from .. import runs, services
+from .. import providers, runs, services
 from ..lifecycle import Status
-from ..models import GeneratorRun, Parameter, Service, ServiceResource, ServiceType
+from ..models import GeneratorRun, Parameter, Provider, Service, ServiceResource, ServiceType
 from ..schema import DefinitionErrors, normalise_type_definition
-from ..selectors import documentation_sections
+from ..selectors import deletion_blocker, documentation_sections
 
 TYPE_DEFINITION_FIELDS = ("slug", "name", "description", "icon", "lifecycle", "generator", "attributes",
                           "annotations")
@@ -147,6 +147,8 @@ class ServiceSerializer(BaseModelSerializer):
     - ``version`` is required on update and must be the current one (else 409).
     - ``status`` changes only through ``POST /{id}/transition/``.
     - ``resources`` (owned objects) and ``documentation`` (sanitised HTML) are read-only.
+    - ``finalizers`` change through the service layer too (a new version); ``deletion_blocked`` says why
+      a service being deleted stays (its decommission failed), else null.
     """
 
     service_type = ServiceTypeField(serializer=ServiceTypeSerializer, queryset=ServiceType.objects.all())
@@ -159,13 +161,20 @@ class ServiceSerializer(BaseModelSerializer):
     annotations = serializers.JSONField(required=False)
     resources = ServiceResourceSerializer(many=True, read_only=True)
     documentation = serializers.SerializerMethodField()
+    deletion_blocked = serializers.SerializerMethodField()
+    provider = RelatedObjectField(serializer="services.api.providers.ProviderSerializer",
+                                  queryset=Provider.objects.all(), required=False, allow_null=True)
+    provider_authorized = serializers.SerializerMethodField()
 
     class Meta:
         model = Service
         fields = ("id", "url", "display", "service_identifier", "account_reference", "service_type", "tenant",
-                  "location", "status", "version", "attributes", "resources", "documentation", "description",
-                  "annotations", "created", "last_updated")
+                  "location", "provider", "provider_authorized", "status", "version", "attributes", "resources",
+                  "documentation", "description", "annotations", "deletion_blocked", "created", "last_updated")
         brief_fields = ("id", "url", "display", "service_identifier", "status")
+
+    # service_update refuses, while the service is being deleted, every change but the removal of finalizers.
+    writes_while_deleting = True
 
     # A status sent equal to the current one passes (a body read and sent back); any other is refused.
     read_only_reasons = {"status": "The status changes only through POST /api/services/services/{id}/transition/."}
@@ -173,6 +182,18 @@ class ServiceSerializer(BaseModelSerializer):
     @extend_schema_field(DocumentationSectionSerializer(many=True))
     def get_documentation(self, obj) -> list[dict]:
         return documentation_sections(obj)
+
+    def get_deletion_blocked(self, obj) -> str | None:
+        return deletion_blocker(obj)
+
+    def get_provider_authorized(self, obj) -> bool | None:
+        """Whether the provider still acts for the tenant (false once the authorization is revoked); null if none."""
+        if obj.provider_id is None:
+            return None
+        known = getattr(obj, "provider_authorized", None)
+        if known is None:
+            known = providers.covering_authorizations(obj.tenant).filter(provider=obj.provider_id).exists()
+        return known
 
     def validate_attributes(self, value):
         if not isinstance(value, dict):
@@ -195,6 +216,9 @@ class ServiceSerializer(BaseModelSerializer):
         elif "version" not in attrs:
             raise serializers.ValidationError({"version": ["Send the version you read: every update is checked "
                                                            "against the current version."]})
+        elif attrs.pop("provider", self.instance.provider) != self.instance.provider:
+            raise serializers.ValidationError({"provider": ["The provider is chosen when the service is ordered; "
+                                                            "it follows a change of tenant or site by itself."]})
         return attrs
 
     def create(self, validated_data):

@@ -1,7 +1,8 @@
 """Views of the services API."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.decorators import action
@@ -14,6 +15,19 @@ from .. import filtersets, runs, services
 from ..models import GeneratorRun, Parameter
 from ..selectors import catalog_entries, service_list_queryset
 from . import serializers
+
+
+def or_committed(read, committed):
+    """``read``, answering ``committed`` if the object is gone since the commit: with Celery eager, the
+    run the write queued has ended, and a decommission may have deleted the service (and its runs)."""
+
+    def read_or_committed():
+        try:
+            return read()
+        except ObjectDoesNotExist:
+            return committed
+
+    return read_or_committed
 
 
 class ServiceDomainErrorsMixin:
@@ -56,17 +70,24 @@ class ParameterViewSet(CatalogModelViewSet):
 
 class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
     """Services: order (POST), update with the version read (PATCH/PUT), move along the lifecycle
-    (``POST /{id}/transition/``), delete while draft or decommissioned; run the generator again
-    (``POST /{id}/reconcile/``) or see what it would change (``POST /{id}/plan/``); queue again the run
-    of a service stuck in in-delivery or in-decommissioning (``POST /{id}/retry/``)."""
+    (``POST /{id}/transition/``); run the generator again (``POST /{id}/reconcile/``) or see what it
+    would change (``POST /{id}/plan/``); queue again the run of a service stuck in in-delivery or
+    in-decommissioning, or decommission again one being deleted whose decommission failed
+    (``POST /{id}/retry/``).
+
+    DELETE: a draft or decommissioned service is deleted (204); an active or failed one is
+    decommissioned first (202 with the service, now being deleted: ``deleting_since``, the
+    ``catalog/decommission`` finalizer, in-decommissioning), and goes once its decommission run has
+    given every resource back; ``deletion_blocked`` says why one stays (its decommission failed). One
+    in-delivery is a 409."""
 
     queryset = service_list_queryset()
     serializer_class = serializers.ServiceSerializer
     filterset_class = filtersets.ServiceFilterSet
 
-    def perform_destroy(self, instance):
+    def perform_destroy(self, instance) -> bool:
         self.access.check_write(instance, "delete")
-        services.service_delete(service=instance)
+        return services.service_delete(service=instance, user=self.request.user)
 
     def get_changeable_object(self):
         """The service of a detail action that changes it: visible (else 404), and the caller an editor."""
@@ -74,12 +95,17 @@ class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
         self.access.check_write(service, "change")
         return service
 
-    @extend_schema(request=serializers.TransitionSerializer, responses=serializers.ServiceSerializer)
+    @extend_schema(request=serializers.TransitionSerializer, responses={
+        200: serializers.ServiceSerializer,
+        204: OpenApiResponse(description="The service was being deleted and is now decommissioned: it is deleted."),
+    })
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         """Request a lifecycle transition: ``{"to": "<status>", "version": <the version read>}``.
 
-        An illegal transition is a 400 listing the legal ones; a stale version is a 409.
+        An illegal transition is a 400 listing the legal ones; a stale version is a 409. A service
+        being deleted only goes down the decommission path; reaching decommissioned by hand deletes
+        it (204) unless it has other finalizers.
         """
         service = self.get_changeable_object()
         body = serializers.TransitionSerializer(data=request.data)
@@ -89,12 +115,14 @@ class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
             return self.get_serializer(self.get_queryset().get(pk=service.pk)).data
 
         with transaction.atomic():
-            services.service_transition(
+            updated = services.service_transition(
                 service=service, to=body.validated_data["to"], version=body.validated_data["version"],
                 user=request.user, message=body.validated_data.get("message", ""),
             )
+            if updated.pk is None:
+                return Response(status=status.HTTP_204_NO_CONTENT)
             committed = read()
-        return Response(read_after_commit(read, committed), status=status.HTTP_200_OK)
+        return Response(read_after_commit(or_committed(read, committed), committed), status=status.HTTP_200_OK)
 
     @extend_schema(request=None, responses={202: serializers.GeneratorRunSerializer})
     @action(detail=True, methods=["post"])
@@ -114,7 +142,8 @@ class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
     def retry(self, request, pk=None):
         """Queue again the run of a service left in in-delivery or in-decommissioning (its run never started,
         its message lost). 202 with the new run: a provision run in in-delivery, a decommission run in
-        in-decommissioning.
+        in-decommissioning. A service being deleted whose decommission failed is decommissioned again
+        (202 with its decommission run).
 
         Safe whatever became of the earlier run: runs of a service are serialised, and a run that finds
         the service moved on does nothing. A service in any other status is a 409.
@@ -132,7 +161,8 @@ class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
         with transaction.atomic():
             run = request_run()
             committed = read(run)
-        return Response(read_after_commit(lambda: read(run), committed), status=status.HTTP_202_ACCEPTED)
+        return Response(read_after_commit(or_committed(lambda: read(run), committed), committed),
+                        status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=serializers.GeneratorRunSerializer)
     @action(detail=True, methods=["post"])

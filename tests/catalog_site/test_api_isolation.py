@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from catalog_site import access
-from catalog_site.models import Token
+from catalog_site.models import ObjectStatus, Token
 from dcim.models import Device, Interface, Location
 from demo.inventory import load_inventory
 from ipam.models import (
@@ -33,7 +33,7 @@ from ipam.models import (
     PrefixPoolResource,
 )
 from services import services
-from services.models import GeneratorRun, Service
+from services.models import GeneratorRun, Provider, ProviderAuthorization, Service
 from tenancy.models import Membership, Tenant
 
 from ..services.factories import dedicated_internet
@@ -60,19 +60,29 @@ def make_world(tag: str, tenant: Tenant) -> dict:
     PrefixPoolResource.objects.create(pool=prefix_pool, prefix=prefix, position=0)
     ip_pool = IPAddressPool.objects.create(name=f"{tag} addresses", tenant=tenant)
     IPAddressPoolResource.objects.create(pool=ip_pool, prefix=prefix, position=0)
+    provider = Provider.objects.create(name=f"{tag} provider", slug=f"{tag}-provider", owner=tenant,
+                                       description=tag)
+    provider.service_types.add(dedicated_internet())
+    provider.available_to.add(tenant)
+    provider.available_in.add(Location.objects.get(slug="par1"), site)
+    authorization = ProviderAuthorization.objects.create(provider=provider, tenant=tenant, scope="subtree")
     service = services.service_create(
         service_type=dedicated_internet(), service_identifier=f"DI-{tag}", tenant=tenant,
         location=Location.objects.get(slug="par1"), attributes={"bandwidth": 1000, "ip_package": "small"},
         description=tag,
     )
     run = GeneratorRun.objects.create(service=service, action=GeneratorRun.Action.PLAN, error=tag)
+    # Statuses have no tenant: the walk below checks that another tenant's never show.
+    status = ObjectStatus.objects.create(object=device, namespace="monitoring.example.com", source="probe",
+                                         data={"note": tag})
     member = get_user_model().objects.create_user(f"{tag}-user")
     membership = Membership.objects.create(user=member, tenant=tenant, role=Membership.Role.VIEWER)
     return {
         Tenant: tenant, Location: site, Device: device, Interface: interface, Namespace: namespace,
         L2Domain: l2domain, VLAN: vlan, Prefix: prefix, IPAddress: address, NumberPool: number_pool,
         PrefixPool: prefix_pool, IPAddressPool: ip_pool, Service: service, GeneratorRun: run,
-        Membership: membership,
+        Membership: membership, Provider: provider, ProviderAuthorization: authorization,
+        ObjectStatus: status,
     }
 
 

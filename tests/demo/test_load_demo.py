@@ -4,12 +4,14 @@ import re
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from dcim.models import Device, Interface, Location
 from ipam.allocation import allocate_ip_address, allocate_prefix
 from ipam.models import IPAddressPool, NumberPool, PrefixPool
-from services.models import Service
+from services.models import Provider, Service
+from services.providers import choose_provider
 from tenancy.models import Membership, Tenant
 
 
@@ -77,6 +79,18 @@ def test_load_demo_creates_customer_tenants_users_and_services(django_user_model
     assert not Location.objects.exclude(tenant=None).exists()
     for pool in (NumberPool, PrefixPool, IPAddressPool):
         assert not pool.objects.exclude(tenant=None).exists()
+
+    # One provider serves them all: Demo Telecom's, available at every site, authorized by both customers
+    # for their subtrees; Initech, to which it is not available, cannot order.
+    provider = Provider.objects.get()
+    assert provider.owner.slug == "demo-telecom"
+    assert set(Service.objects.values_list("provider", flat=True)) == {provider.pk}
+    assert set(provider.available_in.all()) == set(Location.objects.filter(kind="site"))
+    assert set(provider.authorizations.values_list("tenant__slug", "scope")) == {
+        ("acme", "subtree"), ("globex", "subtree")}
+    with pytest.raises(ValidationError, match="has not authorized"):
+        choose_provider(service_type=provider.service_types.get(), tenant=Tenant.objects.get(slug="initech"),
+                        location=Location.objects.get(slug="par1"))
 
 
 @pytest.mark.django_db

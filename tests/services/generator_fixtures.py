@@ -22,7 +22,7 @@ from services import services
 from services.models import GeneratorRun, Service, ServiceResource
 from tenancy.models import Tenant
 
-from .factories import dedicated_internet
+from .factories import dedicated_internet, offer
 
 
 @pytest.fixture(name="eager_tasks")
@@ -56,7 +56,11 @@ def committed():
 
 
 def order(identifier="DI-12345", *, site=None, bandwidth=1000, ip_package="medium", tenant=None) -> Service:
-    """Order a Dedicated Internet service (draft)."""
+    """Order a Dedicated Internet service (draft): by default for Acme at Paris 1, which the demo's
+    provider serves; another tenant gets a provider of its own (``factories.offer``)."""
+    if tenant is not None or site is not None:
+        tenant, site = tenant or Tenant.objects.get(slug="acme"), site or Location.objects.get(slug="par1")
+        offer(dedicated_internet(), tenant=tenant, location=site)
     return services.service_create(
         service_type=dedicated_internet(), service_identifier=identifier,
         tenant=tenant or Tenant.objects.get(slug="acme"), location=site or Location.objects.get(slug="par1"),

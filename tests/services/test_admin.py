@@ -12,7 +12,7 @@ from services.admin import forms as admin_forms
 from services.lifecycle import DEFAULT, Status
 from services.models import Parameter, Service
 
-from .factories import DOC_WITH_DIAGRAM, make_location, make_service, make_site, make_tenant
+from .factories import DOC_WITH_DIAGRAM, make_location, make_service, make_site, served
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +30,9 @@ def transition_url(service):
 
 
 def order_form(**changes):
-    data = {"service_identifier": "DI-ADMIN-1", "account_reference": "ACC-7", "tenant": make_tenant().pk,
-            "location": make_site().pk, "description": "", "attr_bandwidth": "1000", "attr_ip_package": "medium",
+    tenant, site = served()
+    data = {"service_identifier": "DI-ADMIN-1", "account_reference": "ACC-7", "tenant": tenant.pk,
+            "location": site.pk, "description": "", "attr_bandwidth": "1000", "attr_ip_package": "medium",
             "attr_port_type": "1000BASE-T", "attr_monitoring_profile": ""}
     data.update(changes)
     return data
@@ -181,7 +182,7 @@ class TestChangeForm:
 
     def test_rw_plus_in_draft_and_metadata(self, admin_client):
         service = make_service("draft")
-        site = make_site()
+        site = served(tenant=service.tenant)[1]
         response = admin_client.post(change_url(service), change_form(
             service, attr_bandwidth="100", location=site.pk, account_reference="ACC-2"))
         assert response.status_code == 302
@@ -256,8 +257,8 @@ class TestLifecycleButtons:
         assert admin_client.get(transition_url(service)).status_code == 405
 
     def test_delete_only_when_deletable(self, admin_client):
-        active, draft = make_service("active"), make_service("draft")
-        assert admin_client.get(reverse("admin:services_service_delete", args=[active.pk])).status_code == 403
+        delivering, draft = make_service("in-delivery"), make_service("draft")
+        assert admin_client.get(reverse("admin:services_service_delete", args=[delivering.pk])).status_code == 403
         response = admin_client.post(reverse("admin:services_service_delete", args=[draft.pk]), {"post": "yes"})
         assert response.status_code == 302
         assert not Service.objects.filter(pk=draft.pk).exists()

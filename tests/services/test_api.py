@@ -7,7 +7,16 @@ from services import services
 from services.models import Parameter, Service, ServiceType
 from tests.api_mixins import APIViewTests, next_number
 
-from .factories import DOC_WITH_DIAGRAM, dedicated_internet, make_location, make_service, make_site, make_tenant
+from .factories import (
+    DOC_WITH_DIAGRAM,
+    dedicated_internet,
+    make_location,
+    make_service,
+    make_site,
+    make_tenant,
+    order_service,
+    served,
+)
 
 SERVICES = "/api/services/services/"
 TYPES = "/api/services/service-types/"
@@ -72,8 +81,8 @@ class TestServiceTypeAPI(APIViewTests):
 
     def test_change_stranding_services_is_refused(self, api):
         service_type = make_type()
-        service = services.service_create(service_type=service_type, service_identifier=f"S-{next_number()}",
-                                          tenant=make_tenant(), location=make_site(), attributes={"speed": 20})
+        service = order_service(service_type=service_type, service_identifier=f"S-{next_number()}",
+                                tenant=make_tenant(), location=make_site(), attributes={"speed": 20})
         response = api.patch(f"{TYPES}{service_type.pk}/", {"attributes": [
             {"name": "speed", "kind": "choice", "modifier": "rw+", "choices": [10]}]}, format="json")
         assert response.status_code == 400, response.data
@@ -132,7 +141,7 @@ class TestServiceAPI(APIViewTests):
         return [make_service() for _ in range(count)]
 
     def create_data(self):
-        service_type, tenant, site = dedicated_internet(), make_tenant(), make_site()
+        service_type, (tenant, site) = dedicated_internet(), served()
         base = {"tenant": tenant.pk, "location": site.pk, "attributes": {"bandwidth": 1000, "ip_package": "small"}}
         return [
             {**base, "service_identifier": f"DI-A{next_number()}", "service_type": service_type.pk},
@@ -222,8 +231,8 @@ class TestServiceAPI(APIViewTests):
         site = make_site(parent=make_location("metro", parent=country))
         mine = make_service("active", tenant=child, location=site, bandwidth=10000, port_type="10GBASE-LR")
         other_type = make_type()
-        other = services.service_create(service_type=other_type, service_identifier=f"S-{next_number()}",
-                                        tenant=make_tenant(), location=make_site(), attributes={"speed": 10})
+        other = order_service(service_type=other_type, service_identifier=f"S-{next_number()}",
+                              tenant=make_tenant(), location=make_site(), attributes={"speed": 10})
         cases = [
             ({"tenant_id": root.pk}, {mine.pk}),
             ({"tenant_id": child.pk}, {mine.pk}),

@@ -10,7 +10,7 @@ from services import services
 from services.lifecycle import DEFAULT, Status
 from services.models import LifecycleEvent, Service
 
-from .factories import dedicated_internet, make_service, make_site, make_tenant
+from .factories import dedicated_internet, make_service, make_site, make_tenant, order_service, served
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,9 @@ def rw_plus_message(status):
 
 class TestModifiers:
     def test_r_attribute_cannot_be_set_when_ordering(self, api):
-        payload = {"service_identifier": "DI-R1", "service_type": "dedicated-internet", "tenant": make_tenant().pk,
-                   "location": make_site().pk,
+        tenant, site = served()
+        payload = {"service_identifier": "DI-R1", "service_type": "dedicated-internet", "tenant": tenant.pk,
+                   "location": site.pk,
                    "attributes": {"bandwidth": 100, "ip_package": "small", "documentation": "# mine"}}
         response = api.post("/api/services/services/", payload, format="json")
         assert response.status_code == 400
@@ -113,7 +114,7 @@ class TestModifiers:
 
     def test_identity_fields_change_only_in_draft(self, api):
         draft, active = make_service("draft"), make_service("active")
-        site = make_site()
+        site = served(tenant=draft.tenant)[1]
         assert patch(api, draft, location=site.pk, service_identifier="DI-NEW").status_code == 200
         draft.refresh_from_db()
         assert (draft.location, draft.service_identifier) == (site, "DI-NEW")
@@ -241,20 +242,20 @@ class TestDeletion:
         assert api.delete(url(service)).status_code == 204
         assert not Service.objects.filter(pk=service.pk).exists()
 
-    @pytest.mark.parametrize("status", ["in-delivery", "active", "in-decommissioning", "failed"])
-    def test_other_states_are_a_409(self, api, status):
-        service = make_service(status)
+    def test_a_service_in_delivery_is_a_409(self, api):
+        # Active, failed and in-decommissioning services are decommissioned first: tests/services/test_finalizers.py
+        service = make_service("in-delivery")
         response = api.delete(url(service))
         assert response.status_code == 409
-        assert response.data["detail"].endswith("Decommission it first.")
-        assert Service.objects.filter(pk=service.pk).exists()
+        assert "a run is delivering it" in response.data["detail"]
+        assert Service.objects.filter(pk=service.pk, deleting_since=None).exists()
 
 
 def test_same_rules_without_the_api():
     """The service layer itself refuses; the API only translates."""
-    service = services.service_create(service_type=dedicated_internet(), service_identifier="DI-LAYER",
-                                      tenant=make_tenant(), location=make_site(),
-                                      attributes={"bandwidth": 100, "ip_package": "medium"})
+    service = order_service(service_type=dedicated_internet(), service_identifier="DI-LAYER",
+                            tenant=make_tenant(), location=make_site(),
+                            attributes={"bandwidth": 100, "ip_package": "medium"})
     with pytest.raises(services.ServiceValidationError) as excinfo:
         services.service_update(service=service, version=1, attributes={"ip_package": "large"})
     assert excinfo.value.attribute_errors == {"ip_package": [RW_MESSAGE]}

@@ -39,7 +39,7 @@ from tests.redis_server import (
     use_broker_fixture,  # noqa: F401 - the fixture "use_broker"
 )
 
-from .factories import make_service, make_site, make_tenant
+from .factories import make_service, make_site, make_tenant, order_service, served
 from .generator_fixtures import committed, eager_tasks_fixture  # noqa: F401 - the fixture "eager_tasks"
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -80,9 +80,9 @@ def faulty_type():
 
 
 def faulty_service(workdir: Path, vid: int, **attributes) -> Service:
-    return services.service_create(service_type=faulty_type(), service_identifier=f"FAULTY-{vid}",
-                                   tenant=make_tenant(), location=make_site(), description=str(workdir),
-                                   attributes={"vid": vid, **attributes})
+    return order_service(service_type=faulty_type(), service_identifier=f"FAULTY-{vid}",
+                         tenant=make_tenant(), location=make_site(), description=str(workdir),
+                         attributes={"vid": vid, **attributes})
 
 
 def executions(service: Service) -> int:
@@ -111,7 +111,8 @@ class TestBrokerDown:
 
     def test_ordering_and_delivering_answer_with_the_run_queued(self, api, use_broker, tmp_path, caplog, db):
         use_broker(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
-        base = {"service_type": faulty_type().pk, "tenant": make_tenant().pk, "location": make_site().pk}
+        tenant, site = served(faulty_type())
+        base = {"service_type": faulty_type().pk, "tenant": tenant.pk, "location": site.pk}
         response = api.post(SERVICES, {**base, "service_identifier": "FAULTY-1", "description": str(tmp_path),
                                        "attributes": {"vid": 3901}}, format="json")
         assert response.status_code == 201, response.data
@@ -274,7 +275,7 @@ class TestRetry:
         Service.objects.filter(pk=service.pk).update(status=status)
         response = api.post(f"{SERVICES}{service.pk}/retry/")
         assert response.status_code == 409
-        assert "in-decommissioning or in-delivery can be retried" in response.data["detail"]
+        assert "in-decommissioning or in-delivery (or failed while being deleted) can be retried" in response.data["detail"]
         assert not GeneratorRun.objects.filter(service=service).exists()
 
     def test_it_needs_the_editor_role(self, django_user_model, tmp_path, db):

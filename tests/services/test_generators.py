@@ -21,7 +21,7 @@ from services import runs, services
 from services.generators import Generator, GeneratorError
 from services.models import GeneratorRun, ServiceResource, ServiceType
 
-from .factories import make_site, make_tenant
+from .factories import make_site, make_tenant, order_service
 from .generator_fixtures import eager_tasks_fixture  # noqa: F401 - the fixture "eager_tasks"
 
 pytestmark = pytest.mark.django_db
@@ -70,8 +70,8 @@ def pool():
 
 
 def toy_service(toy_type, site, identifier="TOY-1", script=None, status="active"):
-    service = services.service_create(service_type=toy_type, service_identifier=identifier, tenant=make_tenant(),
-                                      location=site, attributes={"size": 1})
+    service = order_service(service_type=toy_type, service_identifier=identifier, tenant=make_tenant(),
+                            location=site, attributes={"size": 1})
     type(service).objects.filter(pk=service.pk).update(status=status)
     service.refresh_from_db()
     SCRIPTS[identifier] = script or (lambda generator: None)
@@ -278,8 +278,8 @@ class TestFailures:
 class TestRequests:
     def test_a_type_without_generator_queues_nothing(self, site, django_capture_on_commit_callbacks):
         manual = services.service_type_save(definition={"slug": "manual", "name": "Manual"})[0]
-        service = services.service_create(service_type=manual, service_identifier="M-1", tenant=make_tenant(),
-                                          location=site)
+        service = order_service(service_type=manual, service_identifier="M-1", tenant=make_tenant(),
+                                location=site)
         with django_capture_on_commit_callbacks() as callbacks:
             services.service_transition(service=service, to="in-delivery", version=1)
         assert callbacks == [] and not GeneratorRun.objects.exists()

@@ -11,7 +11,7 @@ from services.documentation import render_markdown
 from services.models import Service
 from tenancy.models import Membership
 
-from .factories import make_service, make_site, make_tenant
+from .factories import make_service, make_site, make_tenant, order_service, served
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,8 @@ def every_kind():
 
 
 def order(service_type, **attributes):
-    return services.service_create(service_type=service_type, service_identifier=f"EK-{Service.objects.count()}",
-                                   tenant=make_tenant(), location=make_site(), attributes=attributes)
+    return order_service(service_type=service_type, service_identifier=f"EK-{Service.objects.count()}",
+                         tenant=make_tenant(), location=make_site(), attributes=attributes)
 
 
 class TestKinds:
@@ -70,8 +70,9 @@ class TestKinds:
         assert "<select" in str(form["attr_managed"])  # unknown / yes / no
         assert "<textarea" in str(form["attr_notes"])
         assert "attr_allocated_vlan" not in form.fields  # r: not part of an order
-        form = form_class(data={"service_identifier": "EK-FORM", "tenant": make_tenant().pk,
-                                "location": make_site().pk, "attr_vlan": "200", "attr_managed": "true",
+        tenant, site = served(every_kind)
+        form = form_class(data={"service_identifier": "EK-FORM", "tenant": tenant.pk,
+                                "location": site.pk, "attr_vlan": "200", "attr_managed": "true",
                                 "attr_notes": "", "attr_circuit": "C-9"})
         assert form.is_valid(), form.errors
         service = form.save()

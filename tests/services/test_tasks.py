@@ -13,7 +13,7 @@ from services import runs, services
 from services.models import GeneratorRun, Service
 from services.tasks import execute_generator_run, reconcile_services
 
-from .factories import make_site, make_tenant
+from .factories import make_site, make_tenant, order_service
 from .generator_fixtures import (
     committed,
     deliver,
@@ -171,8 +171,8 @@ def toy(transactional_db, eager_tasks):
 
 
 def toy_service(toy_type, identifier, script):
-    service = services.service_create(service_type=toy_type, service_identifier=identifier, tenant=make_tenant(),
-                                      location=make_site(), attributes={"size": 1})
+    service = order_service(service_type=toy_type, service_identifier=identifier, tenant=make_tenant(),
+                            location=make_site(), attributes={"size": 1})
     Service.objects.filter(pk=service.pk).update(status="active")
     SCRIPTS[identifier] = script
     return service

@@ -27,7 +27,7 @@ from services import services
 from services.generators import Generator
 from services.models import GeneratorRun, LifecycleEvent
 
-from .factories import make_site, make_tenant
+from .factories import make_site, make_tenant, order_service
 from .generator_fixtures import order, port_of
 
 BROKER = os.environ.get("WORKER_TEST_BROKER", "redis://127.0.0.1:6379/12")
@@ -134,8 +134,8 @@ def test_a_killed_worker_process_is_replaced_and_the_run_finishes_once(worker, t
         "attributes": [{"name": "seconds", "kind": "integer", "modifier": "rw+"}],
     })[0]
     pid_file = tmp_path / "generator.pid"
-    service = services.service_create(service_type=slow, service_identifier="SLOW-1", tenant=make_tenant(),
-                                      location=make_site(), attributes={"seconds": 3}, description=str(pid_file))
+    service = order_service(service_type=slow, service_identifier="SLOW-1", tenant=make_tenant(),
+                            location=make_site(), attributes={"seconds": 3}, description=str(pid_file))
     services.service_transition(service=service, to="in-delivery", version=1)
 
     wait_for(pid_file.exists, 60, worker.read_text)
