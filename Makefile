@@ -7,7 +7,7 @@ export DEBUG ?= 1
 # Two processes: the suite is I/O-bound on the database (override: make test PYTEST_ARGS=)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo install migrate load-demo serve test test-postgres lint check bench fuzz clean
+.PHONY: demo install migrate load-demo serve test test-postgres lint check bench fuzz screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ check: install
 ## fuzz: schemathesis over every API operation against a live server on PostgreSQL (docs/api-fuzzing.md)
 fuzz: install
 	scripts/fuzz.sh
+
+## screenshots: draw the README's screenshot again (docs/screenshots/; needs chromium and chromium-driver)
+screenshots: install
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/services/test_browser.py
 
 bench: install
 	$(PY) bench/allocation.py
