@@ -207,3 +207,8 @@ class APIViewTests:
         rights = [q["sql"] for q in few.captured_queries if '"rank"' in q["sql"]]
         assert len(rights) <= 1, rights
         assert len(few) == self.list_queries + len(rights), [q["sql"] for q in few.captured_queries]
+
+
+def choice_value(value):
+    """The value of a choice field as the API reads it: ``{"value", "label"}`` (NetBox style) or plain."""
+    return value["value"] if isinstance(value, dict) and "value" in value else value
