@@ -280,6 +280,25 @@ class TestServiceAccount:
             url, {"expires": "2000-01-01T00:00:00Z", "colour": 1}, format="json")
         assert bad.status_code == 400 and set(bad.json()) == {"expires", "colour"}
 
+    def test_it_reports_statuses_on_the_services_of_the_tenants_that_authorized_it(self, api, world):
+        provider = world["provider"]
+        provider.available_in.add(world["site_1"])
+        provider.available_to.add(world["acme"], world["globex"])
+        ProviderAuthorization.objects.create(provider=provider, tenant=world["acme"], scope="subtree")
+        ProviderAuthorization.objects.create(provider=provider, tenant=world["globex"])
+        mine = order(api, world["acme_paris"], world["site_1"]).json()
+        other = Service.objects.create(service_identifier="DI-OTHER", service_type=dedicated_internet(),
+                                       tenant=world["outsider"], location=world["site_1"])
+        account = client_for(provider.service_account)
+        body = {"object_type": "services.service", "namespace": "operator.example.com", "source": "generator",
+                "data": {"port": "up"}}
+        reported = account.post("/api/core/statuses/", {**body, "object_id": mine["id"]}, format="json")
+        assert reported.status_code == 201, reported.json()
+        refused = account.post("/api/core/statuses/", {**body, "object_id": other.pk}, format="json")
+        assert refused.status_code == 400 and list(refused.json()) == ["object_id"]
+        ProviderAuthorization.objects.filter(tenant=world["acme"]).delete()  # revoked: out of its reach
+        assert account.get("/api/core/statuses/").json()["count"] == 0
+
     def test_deleting_a_provider_that_fulfils_services_is_refused(self, api, world):
         provider = world["provider"]
         provider.available_in.add(world["site_1"])
