@@ -35,16 +35,19 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 def load(customers: int, devices_per_customer: int):
     """Customers (root + sub-tenant), a site each, devices of the sub-tenant and shared ones."""
     from dcim.models import Device, Location
+    from demo.inventory import load_device_roles, load_device_types
     from tenancy.models import Tenant
 
+    types, roles = load_device_types(), load_device_roles()
+    switch, core, edge = types["switch"], roles["core"], roles["edge"]
     country = Location.objects.create(name="Country", slug="country", kind="country")
     shared_site = Location.objects.create(name="Shared", slug="shared", kind="site", parent=country)
-    devices = [Device(name=f"shared-{i}", location=shared_site, role="core") for i in range(50)]
+    devices = [Device(name=f"shared-{i}", location=shared_site, role=core, device_type=switch) for i in range(50)]
     for n in range(customers):
         root = Tenant.objects.create(name=f"Customer {n}", slug=f"customer-{n}")
         sub = Tenant.objects.create(name=f"Customer {n} sub", slug=f"customer-{n}-sub", parent=root)
         site = Location.objects.create(name=f"Site {n}", slug=f"site-{n}", kind="site", parent=country, tenant=root)
-        devices += [Device(name=f"c{n}-d{i}", location=site, role="edge", tenant=sub)
+        devices += [Device(name=f"c{n}-d{i}", location=site, role=edge, device_type=switch, tenant=sub)
                     for i in range(devices_per_customer)]
     Device.objects.bulk_create(devices)
 

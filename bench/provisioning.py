@@ -53,8 +53,9 @@ def reset_database():
 def build_inventory(services: int):
     """The demo inventory plus enough bench sites (2 core switches x 48 1 Gbps ports, 2 edge routers each)."""
     from dcim.models import Device, Interface, Location
-    from demo.inventory import load_inventory
+    from demo.inventory import DEMO_PROVIDER, load_device_roles, load_device_types, load_inventory
     from ipam.models import NumberPool
+    from services.models import Provider
 
     load_inventory()
     # The demo's VLAN pool (1000-2000) holds 1,001 ids; the bench orders twice N services.
@@ -62,18 +63,23 @@ def build_inventory(services: int):
     vlans.start, vlans.end = 100, 4000
     vlans.save()
     metro = Location.objects.get(slug="par")
+    types, roles = load_device_types(), load_device_roles()
     sites = []
     for n in range(services // (2 * PORTS_PER_SWITCH) + 1):
         site = Location.objects.create(name=f"Bench {n}", slug=f"bench{n}", kind="site", parent=metro)
         sites.append(site)
         for index in (1, 2):
-            switch = Device.objects.create(location=site, name=f"sw0{index}", role="core", index=index)
+            switch = Device.objects.create(location=site, name=f"sw0{index}", role=roles["core"], index=index,
+                                           device_type=types["switch"])
             Interface.objects.bulk_create(
-                Interface(device=switch, name=f"Ethernet{p}", role="customer", status="free", enabled=False,
-                          speed=1000)
+                Interface(device=switch, name=f"Ethernet{p}", type="1000base-x-sfp", role="customer", status="free",
+                          enabled=False, speed=1000)
                 for p in range(1, PORTS_PER_SWITCH + 1)
             )
-            Device.objects.create(location=site, name=f"rb0{index}", role="edge", index=index)
+            Device.objects.create(location=site, name=f"rb0{index}", role=roles["edge"], index=index,
+                                  device_type=types["router"])
+    # The demo's provider serves the bench sites too (availability is per site, never inherited).
+    Provider.objects.get(slug=DEMO_PROVIDER[1]).available_in.add(*sites)
     return sites
 
 

@@ -7,6 +7,7 @@ is a 400 naming the filter before anything reaches the database; NUL characters,
 refuses, are a 400 in any parameter.
 """
 
+import copy
 import json
 import math
 import re
@@ -265,103 +266,6 @@ def has_annotations(model) -> bool:
         return False
 
 
-def _match_nothing_on_no_match(original):
-    def filter_(queryset, value):
-        return queryset.none() if isinstance(value, NoMatch) else original(queryset, value)
-
-    return filter_
-
-
-class BaseFilterSet(django_filters.FilterSet):
-    """Every filterset has ``id`` (several allowed) and ``q``, a free-text search over ``search_fields``;
-    that of a primary model also ``deleting`` (true: being deleted, waiting for finalizers), and of a model
-    with annotations ``annotation`` (``?annotation=example.com/owner=noc``: ``AnnotationFilter``).
-
-    Filters that choose related objects (``?tenant_id=``, ``?device_id=``) offer only what the
-    caller may see, in the browsable API's form as in validation, and an id the caller cannot see
-    matches nothing.
-    """
-
-    id = IdInFilter(field_name="id", label="ID (several: comma-separated or repeated)")
-    q = django_filters.CharFilter(method="search", label="Search")
-
-    search_fields: tuple[str, ...] = ("name",)
-
-    FILTER_DEFAULTS = {
-        **django_filters.FilterSet.FILTER_DEFAULTS,
-        models.BooleanField: {"filter_class": StrictBooleanFilter},
-    }
-
-    @classmethod
-    def get_filters(cls):
-        filters = super().get_filters()
-        if "deleting" not in filters and finalizers.applies_to(cls._meta.model):
-            # true: objects being deleted (waiting for their finalizers); false: the others.
-            filters["deleting"] = StrictBooleanFilter(field_name="deleting_since", lookup_expr="isnull", exclude=True,
-                                                      label="Being deleted (waiting for finalizers)")
-        if "annotation" not in filters and cls._meta.model is not None and has_annotations(cls._meta.model):
-            filters["annotation"] = AnnotationFilter(field_name="annotations", label="Annotation")
-        return filters
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        rights = access.for_request(self.request)
-        for filter_ in self.filters.values():
-            if isinstance(filter_, django_filters.NumberFilter):
-                # Numbers compared with integer columns: past 64 bits, SQLite overflows.
-                filter_.extra.setdefault("max_value", MAX_ID)
-                filter_.extra.setdefault("min_value", -MAX_ID)
-            queryset = getattr(filter_, "queryset", None)
-            if queryset is None or callable(queryset):
-                continue
-            if isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
-                filter_.field_class = IdModelMultipleChoiceField
-            elif isinstance(filter_, django_filters.ModelChoiceFilter):
-                filter_.field_class = IdModelChoiceField
-            if queryset.model is get_user_model():
-                filter_.queryset = rights.restrict_users(queryset)
-                continue
-            if not access.is_scoped(queryset.model):
-                continue
-            filter_.queryset = rights.restrict(queryset)
-            if isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
-                filter_.field_class = VisibleModelMultipleChoiceField
-            elif isinstance(filter_, django_filters.ModelChoiceFilter):
-                filter_.field_class = VisibleModelChoiceField
-            else:
-                continue
-            filter_.filter = _match_nothing_on_no_match(filter_.filter)
-
-    def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        query = Q()
-        for field in self.search_fields:
-            query |= Q(**{f"{field}__icontains": value})
-        return queryset.filter(query)
-
-    def extra_param_names(self) -> set[str]:
-        """Parameters read by ``filter_queryset`` rather than by a filter (``attr_<name>``).
-
-        Asked only when a request has a parameter no filter reads, so it may cost a query.
-        """
-        return set()
-
-    def param_names(self) -> set[str]:
-        """The query parameters the filters read: a range filter reads ``<name>_min`` and ``<name>_max``."""
-        names = set()
-        for name, field in self.form.fields.items():
-            widget = field.widget
-            if isinstance(widget, widgets.SuffixedMultiWidget):
-                names.update(widget.suffixed(name, suffix) for suffix in widget.suffixes)
-            elif isinstance(widget, forms.MultiWidget):
-                names.update(f"{name}{suffix}" for suffix in widget.widgets_names)
-            else:
-                names.add(name)
-        return names
-
-
 def tree_range_q(nodes, field_name: str = "", include_self: bool = True) -> Q:
     """A Q matching objects whose ``field_name`` lies in the subtree of any of ``nodes``.
 
@@ -396,7 +300,250 @@ class TreeNodeFilter(django_filters.ModelMultipleChoiceFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        return qs.filter(tree_range_q(value, self.relation or "", include_self=self.relation is not None))
+        query = tree_range_q(value, self.relation or "", include_self=self.relation is not None)
+        return qs.exclude(query) if self.exclude else qs.filter(query)
+
+
+def _match_nothing_on_no_match(original, exclude: bool = False):
+    """A filter naming only hidden objects matches nothing (its negation, ``__n``, excludes nothing)."""
+    def filter_(queryset, value):
+        if isinstance(value, NoMatch):
+            return queryset if exclude else queryset.none()
+        return original(queryset, value)
+
+    return filter_
+
+
+class MultipleTextField(forms.Field):
+    """Every value of a query parameter (``?name=a&name=b``), as a list of strings."""
+
+    widget = RepeatedTextInput
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return []
+        return [str(item) for item in (value if isinstance(value, list) else [value]) if item != ""]
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class MultiValueCharFilter(django_filters.CharFilter):
+    """A text filter taking several values, as NetBox's: ``?name=a&name=b`` matches either; negated
+    (``exclude``, as ``name__n``), it matches objects that match none of them."""
+
+    field_class = MultipleTextField
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        query = Q()
+        for item in value:
+            query |= Q(**{f"{self.field_name}__{self.lookup_expr}": item})
+        qs = qs.exclude(query) if self.exclude else qs.filter(query)
+        return qs.distinct() if self.distinct else qs
+
+
+class EmptyTextFilter(StrictBooleanFilter):
+    """``?name__empty=true``: the text is empty (or null); ``false``: it is not."""
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        empty = Q(**{self.field_name: ""}) | Q(**{f"{self.field_name}__isnull": True})
+        return qs.filter(empty) if value else qs.exclude(empty)
+
+
+# NetBox's lookups of a text filter (``?name__ic=core``): suffix -> (Django lookup, negated, label).
+TEXT_LOOKUPS = {
+    "n": ("exact", True, "is not"),
+    "ic": ("icontains", False, "contains"),
+    "nic": ("icontains", True, "does not contain"),
+    "isw": ("istartswith", False, "starts with"),
+    "nisw": ("istartswith", True, "does not start with"),
+    "iew": ("iendswith", False, "ends with"),
+    "niew": ("iendswith", True, "does not end with"),
+    "ie": ("iexact", False, "is (ignoring case)"),
+    "nie": ("iexact", True, "is not (ignoring case)"),
+}
+
+
+def is_text_filter(filter_) -> bool:
+    """An exact match on a text column (``name``, ``slug``, ``dns_name``): one that gets NetBox's lookups."""
+    return (type(filter_) in (django_filters.CharFilter, MultiValueCharFilter) and filter_.lookup_expr == "exact"
+            and filter_.method is None and not filter_.exclude)
+
+
+def text_filters(name: str, filter_) -> dict:
+    """``name`` (several values allowed) and its lookups ``name__n``, ``name__ic``, ... ``name__empty``."""
+    field_name = filter_.field_name
+    label = filter_._label or name
+    found = {name: MultiValueCharFilter(field_name=field_name, label=filter_._label, distinct=filter_.distinct)}
+    for suffix, (lookup, negated, words) in TEXT_LOOKUPS.items():
+        found[f"{name}__{suffix}"] = MultiValueCharFilter(field_name=field_name, lookup_expr=lookup, exclude=negated,
+                                                          label=f"{label} {words}", distinct=filter_.distinct)
+    found[f"{name}__empty"] = EmptyTextFilter(field_name=field_name, label=f"{label} is empty")
+    return found
+
+
+def negatable(filter_) -> bool:
+    """A filter choosing among ids or choices whose negation (``__n``) django-filter's ``exclude`` gives."""
+    if filter_.method is not None or filter_.exclude or isinstance(filter_, django_filters.ModelChoiceFilter):
+        return False
+    if isinstance(filter_, django_filters.ChoiceFilter) and "choices" not in filter_.extra:
+        return False
+    if isinstance(filter_, TreeNodeFilter | IdInFilter):
+        return True
+    stock = (django_filters.Filter.filter, django_filters.ChoiceFilter.filter,
+             django_filters.MultipleChoiceFilter.filter)
+    return (isinstance(filter_, django_filters.MultipleChoiceFilter | django_filters.ChoiceFilter)
+            and type(filter_).filter in stock)
+
+
+def negation(name: str, filter_):
+    """``<name>__n``: the objects ``filter_`` does not match (several values: none of them)."""
+    if isinstance(filter_, django_filters.ChoiceFilter):  # one value; its negation takes several
+        return django_filters.MultipleChoiceFilter(field_name=filter_.field_name, choices=filter_.extra["choices"],
+                                                   exclude=True, label=f"{filter_._label or name} is not")
+    negated = copy.deepcopy(filter_)
+    negated.exclude = True
+    negated.label = f"{filter_._label or name} is not"
+    return negated
+
+
+def tenant_filters(model, declared: dict) -> dict:
+    """``tenant`` (by slug) and ``tenant_id`` on a model with a tenant, where the filterset has not declared them:
+    the tenant and its subtree, as ``tenant_id`` everywhere."""
+    try:
+        field = model._meta.get_field("tenant")
+    except FieldDoesNotExist:
+        return {}
+    if not (field.is_relation and field.related_model is not None
+            and field.related_model._meta.label == access.TENANT_MODEL):
+        return {}
+    tenants = field.related_model._default_manager.all()
+    found = {}
+    if "tenant" not in declared:
+        found["tenant"] = TreeNodeFilter(relation="tenant", to_field_name="slug", queryset=tenants,
+                                         label="Tenant (slug; with its subtree)")
+    if "tenant_id" not in declared:
+        found["tenant_id"] = TreeNodeFilter(relation="tenant", queryset=tenants, label="Tenant (with its subtree)")
+    return found
+
+
+class BaseFilterSet(django_filters.FilterSet):
+    """Every filterset has ``id`` (several allowed) and ``q``, a free-text search over ``search_fields``;
+    that of a primary model also ``deleting`` (true: being deleted, waiting for finalizers), and of a model
+    with annotations ``annotation`` (``?annotation=example.com/owner=noc``: ``AnnotationFilter``).
+
+    NetBox's filter names, generated here once for every filterset (``get_filters``):
+
+    - a model with a tenant has ``tenant`` (slugs) and ``tenant_id``, each matching the tenant's subtree;
+    - an exact text filter (``name``, ``slug``, ``dns_name``...) takes several values (either matches) and
+      has NetBox's lookups: ``__n`` (is not), ``__ic``/``__nic`` (contains, or not), ``__isw``/``__nisw``
+      (starts with), ``__iew``/``__niew`` (ends with), ``__ie``/``__nie`` (equals) - all ignoring case -
+      and ``__empty`` (true or false);
+    - a filter by ids (``id``, ``tenant_id``, ``device_id``...), by slugs of related objects, or by
+      choices (``status``) has ``__n``: the objects matching none of the values.
+
+    Filters that choose related objects (``?tenant_id=``, ``?device_id=``) offer only what the
+    caller may see, in the browsable API's form as in validation, and an id the caller cannot see
+    matches nothing.
+    """
+
+    id = IdInFilter(field_name="id", label="ID (several: comma-separated or repeated)")
+    q = django_filters.CharFilter(method="search", label="Search")
+
+    search_fields: tuple[str, ...] = ("name",)
+
+    FILTER_DEFAULTS = {
+        **django_filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": StrictBooleanFilter},
+    }
+
+    @classmethod
+    def get_filters(cls):
+        filters = super().get_filters()
+        if "deleting" not in filters and finalizers.applies_to(cls._meta.model):
+            # true: objects being deleted (waiting for their finalizers); false: the others.
+            filters["deleting"] = StrictBooleanFilter(field_name="deleting_since", lookup_expr="isnull", exclude=True,
+                                                      label="Being deleted (waiting for finalizers)")
+        if "annotation" not in filters and cls._meta.model is not None and has_annotations(cls._meta.model):
+            filters["annotation"] = AnnotationFilter(field_name="annotations", label="Annotation")
+        if cls._meta.model is not None:
+            filters.update(tenant_filters(cls._meta.model, filters))
+        return cls.with_netbox_lookups(filters)
+
+    @classmethod
+    def with_netbox_lookups(cls, filters: dict) -> dict:
+        """``filters`` with NetBox's lookups of each text, id and choice filter (see the class), in order;
+        a name the filterset declares itself is kept."""
+        found = {}
+        for name, filter_ in filters.items():
+            if is_text_filter(filter_):
+                found.update({key: value for key, value in text_filters(name, filter_).items()
+                              if key == name or key not in filters})
+            else:
+                found[name] = filter_
+                if negatable(filter_) and f"{name}__n" not in filters:
+                    found[f"{name}__n"] = negation(name, filter_)
+        return found
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rights = access.for_request(self.request)
+        for filter_ in self.filters.values():
+            if isinstance(filter_, django_filters.NumberFilter):
+                # Numbers compared with integer columns: past 64 bits, SQLite overflows.
+                filter_.extra.setdefault("max_value", MAX_ID)
+                filter_.extra.setdefault("min_value", -MAX_ID)
+            queryset = getattr(filter_, "queryset", None)
+            if queryset is None or callable(queryset):
+                continue
+            if isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
+                filter_.field_class = IdModelMultipleChoiceField
+            elif isinstance(filter_, django_filters.ModelChoiceFilter):
+                filter_.field_class = IdModelChoiceField
+            if queryset.model is get_user_model():
+                filter_.queryset = rights.restrict_users(queryset)
+                continue
+            if not access.is_scoped(queryset.model):
+                continue
+            filter_.queryset = rights.restrict(queryset)
+            if isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
+                filter_.field_class = VisibleModelMultipleChoiceField
+            elif isinstance(filter_, django_filters.ModelChoiceFilter):
+                filter_.field_class = VisibleModelChoiceField
+            else:
+                continue
+            filter_.filter = _match_nothing_on_no_match(filter_.filter, filter_.exclude)
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        query = Q()
+        for field in self.search_fields:
+            query |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(query)
+
+    def extra_param_names(self) -> set[str]:
+        """Parameters read by ``filter_queryset`` rather than by a filter (``attr_<name>``).
+
+        Asked only when a request has a parameter no filter reads, so it may cost a query.
+        """
+        return set()
+
+    def param_names(self) -> set[str]:
+        """The query parameters the filters read: a range filter reads ``<name>_min`` and ``<name>_max``."""
+        names = set()
+        for name, field in self.form.fields.items():
+            widget = field.widget
+            if isinstance(widget, widgets.SuffixedMultiWidget):
+                names.update(widget.suffixed(name, suffix) for suffix in widget.suffixes)
+            elif isinstance(widget, forms.MultiWidget):
+                names.update(f"{name}{suffix}" for suffix in widget.widgets_names)
+            else:
+                names.add(name)
+        return names
 
 
 def form_errors(errors) -> dict:

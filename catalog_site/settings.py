@@ -183,10 +183,14 @@ if _unsafe_jwt_algorithms:
     raise ImproperlyConfigured(f"JWT_ALGORITHMS may not include {', '.join(_unsafe_jwt_algorithms)}: "
                                "only asymmetric algorithms (RS256, ES256, ...) verify a token with a public key.")
 
-# The catalog's version: in the OpenAPI schema, /api/status/ and (major.minor) every API response's
-# API-Version header, as NetBox sends it.
+# The catalog's version: in the OpenAPI schema and /api/status/ (catalog_version).
 CATALOG_VERSION = "0.1.0"
-API_VERSION = ".".join(CATALOG_VERSION.split(".")[:2])
+# The NetBox release whose REST API the catalog's NetBox surface follows (docs/netbox.md): /api/status/
+# answers it as netbox-version, and every API response's API-Version header its major.minor, because
+# NetBox clients (pynetbox's nb.version, the Ansible modules) compare it with NetBox's releases to choose
+# how to talk to the server. The catalog's own version would read to them as a NetBox older than 1.0.
+NETBOX_VERSION = "4.2.0"
+API_VERSION = ".".join(NETBOX_VERSION.split(".")[:2])
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "The catalog API",
@@ -198,6 +202,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The bulk writes' request components are built from the finished ones (catalog_site.api.schema).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "catalog_site.api.schema.add_bulk_components"],
     # Choice sets used by several fields or components (a pool's default_status is a prefix status,
     # a brief generator run shows the run's status): one name each.
     "ENUM_NAME_OVERRIDES": {
@@ -207,6 +214,9 @@ SPECTACULAR_SETTINGS = {
         "VLANStatusEnum": "ipam.models.VLAN.Status",
         "GeneratorRunStatusEnum": "services.models.GeneratorRun.Status",
         "MembershipRoleEnum": "tenancy.models.Membership.Role",
+        "SiteStatusEnum": "dcim.choices.SiteStatus",
+        "LocationKindEnum": "dcim.models.Location.Kind",
+        "RegionKindEnum": "dcim.models.Location.REGION_KIND_CHOICES",
     },
 }
 

@@ -1,4 +1,5 @@
-"""URL configuration: the admin, the REST API under /api/, the OpenAPI schema and its docs."""
+"""URL configuration: the admin, the REST API under /api/, the OpenAPI schema and its docs, and the
+browsable API's log-in page under /api-auth/."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -27,6 +28,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    # The browsable API's log-in and log-out links (session authentication).
+    path("api-auth/", include("rest_framework.urls")),
 ]
 
 # An error outside DRF's views: JSON under /api/ (a 503 when the database is away), HTML elsewhere.

@@ -1,18 +1,22 @@
-"""Locations, manufacturers, devices and interfaces."""
+"""Locations, manufacturers, device types and roles, devices and interfaces."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from mptt.models import TreeForeignKey
 
 from catalog_site.models import ConstraintErrorFields, PrimaryModel, TreeModel
 
+from .choices import InterfaceType, SiteStatus
+
 
 class Location(ConstraintErrorFields, TreeModel):
     """A place: country, metro, site, building or zone, nested in that order.
 
     A location may skip levels (a site directly under a country) but never contain a location of
-    a wider kind (a site cannot contain a country).
+    a wider kind (a site cannot contain a country). NetBox's sites are the locations of kind site and its
+    regions the countries and metros (``dcim.selectors``); ``status`` is NetBox's site status.
     """
 
     class Kind(models.TextChoices):
@@ -23,11 +27,15 @@ class Location(ConstraintErrorFields, TreeModel):
         ZONE = "zone", "Zone"
 
     RANK = {kind: rank for rank, kind in enumerate(Kind.values)}
+    # NetBox's regions: the kinds a site may sit under, and that ``/api/dcim/regions/`` shows.
+    REGION_KINDS = (Kind.COUNTRY, Kind.METRO)
+    REGION_KIND_CHOICES = [(kind.value, kind.label) for kind in REGION_KINDS]
     constraint_error_fields = {"dcim_location_unique_parent_name": "name", "dcim_location_unique_root_name": "name"}
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=SiteStatus.choices, default=SiteStatus.ACTIVE)
     parent = TreeForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
     tenant = models.ForeignKey(
         "tenancy.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="locations"
@@ -48,6 +56,22 @@ class Location(ConstraintErrorFields, TreeModel):
                 violation_error_message="A top-level location with this name already exists.",
             ),
         ]
+
+    @property
+    def site(self) -> "Location | None":
+        """The site this location is or lies in (None above the sites, or outside any site).
+
+        Walks the parents in memory: a building or zone is at most two levels below its site, so
+        ``select_related("parent__parent")`` answers it without a query.
+        """
+        node = self
+        while node is not None and node.kind in self.RANK:
+            if node.kind == self.Kind.SITE:
+                return node
+            if self.RANK[node.kind] < self.RANK[self.Kind.SITE]:
+                return None
+            node = node.parent
+        return None
 
     def clean(self):
         super().clean()
@@ -75,20 +99,71 @@ class Manufacturer(PrimaryModel):
         ordering = ["name"]
 
 
+class DeviceType(ConstraintErrorFields, PrimaryModel):
+    """A model of device a manufacturer makes (Arista 7050SX, Juniper MX204), as NetBox has it."""
+
+    manufacturer = models.ForeignKey(Manufacturer, on_delete=models.PROTECT, related_name="device_types")
+    model = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100)
+    part_number = models.CharField(max_length=50, blank=True, help_text="The manufacturer's part number")
+    u_height = models.DecimalField(max_digits=4, decimal_places=1, default=1, validators=[MinValueValidator(0)],
+                                   help_text="Height in rack units")
+    is_full_depth = models.BooleanField(default=True, help_text="Occupies both the front and the rear of a rack")
+
+    constraint_error_fields = {
+        "dcim_devicetype_unique_manufacturer_model": "model",
+        "dcim_devicetype_unique_manufacturer_slug": "slug",
+    }
+
+    class Meta:
+        ordering = ["manufacturer__name", "model"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manufacturer", "model"],
+                name="dcim_devicetype_unique_manufacturer_model",
+                violation_error_message="This manufacturer already has a device type of this model.",
+            ),
+            models.UniqueConstraint(
+                fields=["manufacturer", "slug"],
+                name="dcim_devicetype_unique_manufacturer_slug",
+                violation_error_message="This manufacturer already has a device type with this slug.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.model
+
+
+class DeviceRole(PrimaryModel):
+    """What a device does in the network (core switch, edge router), as NetBox's device roles.
+
+    Generators find devices by role slug (``CORE``, ``EDGE``): those two are rows every database has
+    (the migration that made roles objects created them).
+    """
+
+    CORE = "core"
+    EDGE = "edge"
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    color = models.CharField(
+        max_length=6,
+        default="9e9e9e",
+        validators=[RegexValidator(r"^[0-9a-f]{6}$", "Enter a colour as six lowercase hexadecimal digits (00ff00).")],
+        help_text="Six hexadecimal digits (RGB), as NetBox has it: 00ff00",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+
 class Device(ConstraintErrorFields, PrimaryModel):
     """A network device at a site (or in a building or zone of one).
 
     ``index`` numbers devices of one role at one location (core switch 1 and 2, edge router 1 and
-    2); generators pair devices by it, so it is unique per location and role.
+    2); generators pair devices by it, so it is unique per location and role. The manufacturer is
+    the device type's.
     """
-
-    class Role(models.TextChoices):
-        CORE = "core", "Core"
-        EDGE = "edge", "Edge"
-        CPE = "cpe", "CPE"
-        SPINE = "spine", "Spine"
-        LEAF = "leaf", "Leaf"
-        TOR = "tor", "Top of rack"
 
     class Status(models.TextChoices):
         PLANNED = "planned", "Planned"
@@ -99,13 +174,10 @@ class Device(ConstraintErrorFields, PrimaryModel):
 
     name = models.CharField(max_length=100)
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="devices")
-    role = models.CharField(max_length=20, choices=Role.choices)
+    device_type = models.ForeignKey(DeviceType, on_delete=models.PROTECT, related_name="devices")
+    role = models.ForeignKey(DeviceRole, on_delete=models.PROTECT, related_name="devices")
     index = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
-    manufacturer = models.ForeignKey(
-        Manufacturer, on_delete=models.PROTECT, null=True, blank=True, related_name="devices"
-    )
-    model = models.CharField(max_length=100, blank=True)
     serial = models.CharField(max_length=100, blank=True)
     tenant = models.ForeignKey(
         "tenancy.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="devices"
@@ -131,6 +203,11 @@ class Device(ConstraintErrorFields, PrimaryModel):
                 violation_error_message="A device with this role and index already exists at this location.",
             ),
         ]
+
+    @property
+    def site(self) -> Location | None:
+        """The site the device stands in (``Location.site`` of its location)."""
+        return self.location.site if self.location_id is not None else None
 
     def clean(self):
         super().clean()
@@ -174,6 +251,8 @@ class Interface(ConstraintErrorFields, PrimaryModel):
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="interfaces")
     name = models.CharField(max_length=64)
+    type = models.CharField(max_length=50, choices=InterfaceType.CHOICES, default=InterfaceType.OTHER,
+                            help_text="NetBox's interface type: 1000base-t, 10gbase-x-sfpp, virtual...")
     layer = models.PositiveSmallIntegerField(choices=Layer.choices, default=Layer.L2)
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.FREE)

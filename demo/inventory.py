@@ -7,7 +7,7 @@ missing, so ``load_demo`` can run any number of times.
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from dcim.models import Device, Interface, Location, Manufacturer
+from dcim.models import Device, DeviceRole, DeviceType, Interface, Location, Manufacturer
 from ipam.models import (
     IPAddressPool,
     IPAddressPoolResource,
@@ -67,6 +67,14 @@ DEMO_PROVIDER = ("Demo Telecom Internet", "demo-telecom-internet")
 CUSTOMER_PORTS_1G = [f"Ethernet{n}" for n in range(4, 10)]
 CUSTOMER_PORTS_10G = ["Ethernet10", "Ethernet11"]
 
+# use -> ((manufacturer name, slug), (model, slug, part number, height in rack units))
+DEVICE_TYPES = {
+    "switch": (("Arista", "arista"), ("7050SX3-48YC8", "7050sx3-48yc8", "DCS-7050SX3-48YC8", 1)),
+    "router": (("Juniper", "juniper"), ("MX204", "mx204", "MX204-HW-BASE", 1)),
+}
+# slug -> (name, colour): the roles the demo's devices have (the migration creates them too).
+DEVICE_ROLES = {DeviceRole.CORE: ("Core", "1e88e5"), DeviceRole.EDGE: ("Edge", "43a047")}
+
 
 def _location(name: str, slug: str, kind: str, parent=None) -> Location:
     location = Location.objects.filter(slug=slug).first()
@@ -109,27 +117,49 @@ def load_sites() -> list[Location]:
     return sites
 
 
-def load_devices(site: Location, arista: Manufacturer, juniper: Manufacturer) -> None:
+def load_device_types() -> dict[str, DeviceType]:
+    """The demo's device types by use ("switch", "router"), with their manufacturers."""
+    types = {}
+    for use, ((maker, maker_slug), (model, slug, part_number, u_height)) in DEVICE_TYPES.items():
+        manufacturer, _ = Manufacturer.objects.get_or_create(slug=maker_slug, defaults={"name": maker})
+        types[use], _ = DeviceType.objects.get_or_create(
+            manufacturer=manufacturer, slug=slug,
+            defaults={"model": model, "part_number": part_number, "u_height": u_height},
+        )
+    return types
+
+
+def load_device_roles() -> dict[str, DeviceRole]:
+    """The core and edge roles (a flushed database no longer has those the migration created)."""
+    roles = {}
+    for slug, (name, color) in DEVICE_ROLES.items():
+        roles[slug], _ = DeviceRole.objects.get_or_create(slug=slug, defaults={"name": name, "color": color})
+    return roles
+
+
+def load_devices(site: Location, types: dict[str, DeviceType], roles: dict[str, DeviceRole]) -> None:
     """Two core switches with customer ports and two edge routers per site."""
     for index in (1, 2):
         switch, _ = Device.objects.get_or_create(
             location=site,
             name=f"sw0{index}",
-            defaults={"role": Device.Role.CORE, "index": index, "manufacturer": arista, "model": "7280R3"},
+            defaults={"role": roles[DeviceRole.CORE], "index": index, "device_type": types["switch"]},
         )
         for uplink in ("Ethernet1", "Ethernet2"):
-            _interface(switch, uplink, role=Interface.Role.UPLINK, status=Interface.Status.ACTIVE, speed=100000)
-        for name, speed in [(n, 1000) for n in CUSTOMER_PORTS_1G] + [(n, 10000) for n in CUSTOMER_PORTS_10G]:
-            _interface(
-                switch, name, role=Interface.Role.CUSTOMER, status=Interface.Status.FREE, enabled=False, speed=speed
-            )
+            _interface(switch, uplink, type="100gbase-x-qsfp28", role=Interface.Role.UPLINK,
+                       status=Interface.Status.ACTIVE, speed=100000)
+        for name, speed, type_ in ([(n, 1000, "1000base-x-sfp") for n in CUSTOMER_PORTS_1G]
+                                   + [(n, 10000, "10gbase-x-sfpp") for n in CUSTOMER_PORTS_10G]):
+            _interface(switch, name, type=type_, role=Interface.Role.CUSTOMER, status=Interface.Status.FREE,
+                       enabled=False, speed=speed)
         router, _ = Device.objects.get_or_create(
             location=site,
             name=f"rb0{index}",
-            defaults={"role": Device.Role.EDGE, "index": index, "manufacturer": juniper, "model": "MX204"},
+            defaults={"role": roles[DeviceRole.EDGE], "index": index, "device_type": types["router"]},
         )
         for name, role in (("et-0/0/0", Interface.Role.BACKBONE), ("et-0/0/1", Interface.Role.UPSTREAM)):
-            _interface(router, name, layer=Interface.Layer.L3, role=role, status=Interface.Status.ACTIVE, speed=100000)
+            _interface(router, name, type="100gbase-x-qsfp28", layer=Interface.Layer.L3, role=role,
+                       status=Interface.Status.ACTIVE, speed=100000)
 
 
 def load_ipam() -> None:
@@ -198,10 +228,9 @@ def load_provider() -> Provider:
 def load_inventory() -> dict:
     """Load tenants, locations, devices and the IPAM containers; returns counts for the summary."""
     load_tenants()
-    arista, _ = Manufacturer.objects.get_or_create(slug="arista", defaults={"name": "Arista"})
-    juniper, _ = Manufacturer.objects.get_or_create(slug="juniper", defaults={"name": "Juniper"})
+    types, roles = load_device_types(), load_device_roles()
     for site in load_sites():
-        load_devices(site, arista, juniper)
+        load_devices(site, types, roles)
     load_ipam()
     load_pools()
     load_provider()

@@ -78,11 +78,11 @@ def change_link(obj):
 
 @admin.register(Namespace)
 class NamespaceAdmin(CatalogModelAdmin):
-    list_display = ("name", "tenant", "description")
+    list_display = ("name", "rd", "tenant", "description")
     list_select_related = ("tenant",)
-    search_fields = ("name", "description")
+    search_fields = ("name", "rd", "description")
     autocomplete_fields = ("tenant",)
-    fieldsets = ((None, {"fields": ("name", "tenant", "description")}), METADATA_FIELDSET)
+    fieldsets = ((None, {"fields": ("name", "rd", "tenant", "description")}), METADATA_FIELDSET)
 
 
 @admin.register(Prefix)
@@ -165,22 +165,23 @@ class IPAddressAdmin(CatalogModelAdmin):
 
 @admin.register(L2Domain)
 class L2DomainAdmin(CatalogModelAdmin):
-    list_display = ("name", "tenant", "description")
+    list_display = ("name", "slug", "tenant", "description")
     list_select_related = ("tenant",)
-    search_fields = ("name", "description")
+    search_fields = ("name", "slug", "description")
     autocomplete_fields = ("tenant",)
-    fieldsets = ((None, {"fields": ("name", "tenant", "description")}), METADATA_FIELDSET)
+    fieldsets = ((None, {"fields": ("name", "slug", "tenant", "description")}), METADATA_FIELDSET)
 
 
 @admin.register(VLAN)
 class VLANAdmin(CatalogModelAdmin):
-    list_display = ("vid", "name", "l2domain", "status", "role", "tenant")
+    list_display = ("vid", "name", "l2domain", "status", "role", "tenant", "location")
     list_display_links = ("vid", "name")
-    list_select_related = ("l2domain", "tenant")
+    list_select_related = ("l2domain", "tenant", "location")
     list_filter = ("status", "l2domain", "role")
     search_fields = ("name", "description", "vid")
-    autocomplete_fields = ("l2domain", "tenant")
-    fieldsets = ((None, {"fields": ("l2domain", "vid", "name", "status", "role", "tenant", "description")}),
+    autocomplete_fields = ("l2domain", "tenant", "location")
+    fieldsets = ((None, {"fields": ("l2domain", "vid", "name", "status", "role", "tenant", "location",
+                                    "description")}),
                  METADATA_FIELDSET)
 
 

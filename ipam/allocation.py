@@ -443,7 +443,7 @@ def allocate_child_ip_address(*, parent: Prefix, data=None) -> IPAddress:
     return _save_placed_address(ip, address, parent)
 
 
-VLAN_DATA_FIELDS = {"name", "description", "status", "role", "tenant", "annotations"}
+VLAN_DATA_FIELDS = {"name", "description", "status", "role", "tenant", "location", "annotations"}
 
 
 def free_vids(l2domain_id: int, limit: int | None = None) -> list[int]:

@@ -7,7 +7,8 @@
   non-negative integer, are sent as drawn.
 - The fuzzer's own credentials: a write that deletes, deactivates or demotes the demo admin, or
   revokes or restricts the token the fuzzer uses, would turn every later request into a 401 and hide
-  whatever the rest of the run would find. Such cases are not sent; reads of them are.
+  whatever the rest of the run would find. Such cases are not sent (a bulk write of the list route
+  naming them either); reads of them are.
 """
 
 import json
@@ -60,10 +61,20 @@ def map_path_parameters(context, path_parameters):
     return {**path_parameters, "id": ids[value % len(ids)]} if ids else path_parameters
 
 
+def names_in_body(body) -> set[str]:
+    """The ids a bulk write (a list of objects with ids) names."""
+    if not isinstance(body, list):
+        return set()
+    return {str(item.get("id")) for item in body if isinstance(item, dict)}
+
+
 @schemathesis.hook
 def filter_case(context, case):
     if case.method.upper() in READS:
         return True
-    collection = collection_of(case.operation.path)
+    path = case.operation.path
+    if path in PROTECTED:  # a bulk write of the list route
+        return not PROTECTED[path] or PROTECTED[path] not in names_in_body(getattr(case, "body", None))
+    collection = collection_of(path)
     protected = PROTECTED.get(collection or "")
     return not protected or str((case.path_parameters or {}).get("id")) != protected

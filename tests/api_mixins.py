@@ -7,7 +7,8 @@ A subclass sets:
   and return them; it may be called twice in one test, so names come from ``next_number()``;
 - ``create_data(self)``: three valid payloads for POST;
 - ``invalid_data(self)``: one invalid payload and the field the error must name;
-- ``update_data(self)``: a PATCH payload, checked back on the object;
+- ``update_data(self)``: a PATCH payload, checked back on the object (also sent by bulk PATCH of the list
+  route, through ``bulk_update_item(self, obj)``, which a class may extend);
 - ``filter_cases(self, objects)``: ``[(params, expected_ids), ...]``;
 - ``list_queries``: the pinned number of SQL queries of a list request (a tenant member's request
   may add one: the query that reads their rights).
@@ -57,6 +58,11 @@ class APIViewTests:
         return []
 
     # -- helpers -----------------------------------------------------------------------
+    def listed_rows(self):
+        """The rows the list endpoint answers (a view over a subset of a model, such as NetBox's sites over
+        locations, narrows it)."""
+        return self.model.objects.all()
+
     def list_url(self):
         return reverse(f"{self.url_name}-list")
 
@@ -79,13 +85,13 @@ class APIViewTests:
         response = api.get(self.list_url())
         assert response.status_code == 200, response.data
         assert set(response.data) == {"count", "next", "previous", "results"}
-        assert response.data["count"] == self.model.objects.count()
+        assert response.data["count"] == self.listed_rows().count()
         ids = {row["id"] for row in response.data["results"]}
         assert {obj.pk for obj in objects} <= ids
 
     def test_pagination(self, api):
         self.make_objects(3)
-        total = self.model.objects.count()
+        total = self.listed_rows().count()
         response = api.get(self.list_url(), {"limit": 1, "offset": 1})
         assert response.status_code == 200
         assert response.data["count"] == total
@@ -163,6 +169,48 @@ class APIViewTests:
         assert response.status_code == 204
         assert not self.model.objects.filter(pk=obj.pk).exists()
 
+    # -- NetBox's bulk writes on the list route ----------------------------------------------
+    def bulk_update_item(self, obj) -> dict:
+        """One item of a bulk PATCH changing ``obj`` as ``update_data()`` says (a class may add to it)."""
+        return {"id": obj.pk, **self.update_data()}
+
+    def bulk_refused(self, api, method: str) -> bool:
+        """Whether the list route refuses ``method`` (a read-only endpoint): then the test only checks that."""
+        if method.upper() in api.options(self.list_url()).get("Allow", ""):
+            return False
+        assert api.generic(method, self.list_url(), "[]", content_type="application/json").status_code == 405
+        return True
+
+    def test_bulk_update_is_all_or_none(self, api):
+        obj = self.make_objects(1)[0]
+        if self.bulk_refused(api, "PATCH"):
+            return
+        payload = self.update_data()
+        before = {name: str(stored_value(obj, name, value)) for name, value in payload.items()}
+        response = api.patch(self.list_url(), [self.bulk_update_item(obj), {"id": 2**62}], format="json")
+        assert response.status_code == 400, response.data
+        assert response.data[0] == {} and "id" in response.data[1], response.data
+        obj.refresh_from_db()
+        assert {name: str(stored_value(obj, name, value)) for name, value in payload.items()} == before
+        response = api.patch(self.list_url(), [self.bulk_update_item(obj)], format="json")
+        assert response.status_code == 200, response.data
+        assert [row["id"] for row in response.data] == [obj.pk]
+        obj.refresh_from_db()
+        for name, value in payload.items():
+            assert str(stored_value(obj, name, value)) == str(value), (name, value)
+
+    def test_bulk_delete_is_all_or_none(self, api):
+        objects = self.make_objects(2)
+        if self.bulk_refused(api, "DELETE"):
+            return
+        items = [{"id": obj.pk} for obj in reversed(objects)]  # a later object may depend on an earlier one
+        response = api.delete(self.list_url(), [*items, {"id": 2**62}], format="json")
+        assert response.status_code == 400, response.data
+        assert self.model.objects.filter(pk__in=[obj.pk for obj in objects]).count() == 2
+        response = api.delete(self.list_url(), items, format="json")
+        assert response.status_code == 204, response.data
+        assert not self.model.objects.filter(pk__in=[obj.pk for obj in objects]).exists()
+
     def test_filters(self, api):
         objects = self.make_objects(3)
         cases = self.filter_cases(objects)
@@ -202,11 +250,18 @@ class APIViewTests:
             response = client.get(self.list_url())
             assert response.status_code == 200
         if self.member_sees_every_row:  # all rows are in the member's tenants, or shared
-            assert response.data["count"] == self.model.objects.count()
+            assert response.data["count"] == self.listed_rows().count()
         assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
         rights = [q["sql"] for q in few.captured_queries if '"rank"' in q["sql"]]
         assert len(rights) <= 1, rights
         assert len(few) == self.list_queries + len(rights), [q["sql"] for q in few.captured_queries]
+
+
+def stored_value(obj, name, value):
+    """What ``obj`` stores for the field ``name`` that a write set to ``value`` (a related object by its id)."""
+    if isinstance(value, int) and hasattr(obj, f"{name}_id"):
+        return getattr(obj, f"{name}_id")
+    return getattr(obj, name)
 
 
 def choice_value(value):

@@ -9,6 +9,8 @@ What drf-spectacular cannot guess, said once here for every endpoint (``CatalogA
   related object's brief form, ``null`` where the caller may not see it;
 - ``?brief=1`` on the reads of a model viewset, answered with the brief form (``Brief<Name>``);
 - a create takes one object or a list, all or nothing (``accepts_lists`` on a plain view);
+- the bulk writes of a list route (NetBox's PUT, PATCH and DELETE of a list of objects named by id):
+  a list of the write's objects each with its ``id`` (``Bulk<Name>Request``), or of ``{"id": N}``;
 - the error answers of every operation (400, 401, 403, 404, 409, 413, 415, 503), as JSON;
 - finalizers: a DELETE of a primary model answers 202 with the object marked deleting, or 204; a
   PUT/PATCH 200, or 204 when it removed the last finalizer of an object being deleted;
@@ -34,7 +36,7 @@ from rest_framework.serializers import ModelSerializer
 from catalog_site import access, finalizers
 
 from .serializers import BaseModelSerializer, StrictInputMixin
-from .views import CatalogModelViewSet
+from .views import BULK_ACTIONS, CatalogModelViewSet
 
 JSON = "application/json"
 FINALIZER_RESPONSES = {
@@ -135,6 +137,25 @@ class RelatedObjectFieldExtension(OpenApiSerializerFieldExtension):
         return schema
 
 
+class ChoiceObjectFieldExtension(OpenApiSerializerFieldExtension):
+    """A NetBox-style choice: written as the value, read as ``{"value", "label"}``."""
+
+    target_class = "catalog_site.api.serializers.ChoiceObjectField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        value = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            return value
+        value = {key: item for key, item in value.items() if key not in ("nullable", "description")}
+        if "enum" in value:  # an empty choice reads as null, not as {"value": ""}
+            value["enum"] = [item for item in value["enum"] if item not in ("", None)]
+        schema = {"type": "object", "properties": {"value": value, "label": {"type": "string"}},
+                  "required": ["value", "label"]}
+        if self.target.allow_blank or self.target.allow_null:
+            schema["nullable"] = True
+        return schema
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 ERROR_SCHEMA = {
@@ -172,6 +193,54 @@ RETRY_AFTER = {"schema": {"type": "integer"}, "description": "Seconds to wait be
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+# -- bulk writes ----------------------------------------------------------------------------------
+
+BULK_ID_SCHEMA = {"type": "integer", "minimum": 1, "description": "The id of the object to write."}
+BULK_RESPONSES = {
+    "200": "Every object written, in the order of the request (an object whose last finalizer the write removed "
+           "was deleted, and is left out).",
+    "202": "Every object was deleted, except those with finalizers: these are now being deleted (listed).",
+    "204": "Every object was deleted.",
+}
+COMPONENTS = "#/components/schemas/"
+BULK_PREFIX = "Bulk"
+
+
+def with_id(schema: dict) -> dict:
+    """An object's request schema, naming the object to write by its ``id`` (required)."""
+    return {**schema, "properties": {"id": BULK_ID_SCHEMA, **schema.get("properties", {})},
+            "required": ["id", *(name for name in schema.get("required", ()) if name != "id")]}
+
+
+def _references(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _references(value)
+
+
+def add_bulk_components(result, generator, request, public):
+    """Postprocessing hook, after the enums': ``Bulk<Name>`` for each ``<Name>`` a bulk write sends, that
+    component with a required ``id``.
+
+    Built from the finished component, so that its choices refer to the same enums: a copy made earlier
+    would be a second component holding each choice set, and give the enums other names.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    for reference in sorted(set(_references(result.get("paths", {})))):
+        name = reference.removeprefix(COMPONENTS)
+        base = name.removeprefix(BULK_PREFIX)
+        if reference.startswith(COMPONENTS + BULK_PREFIX) and name not in schemas and base in schemas:
+            schemas[name] = with_id(schemas[base])
+    if schemas:
+        result["components"]["schemas"] = dict(sorted(schemas.items()))
+    return result
+
+
 # -- the AutoSchema -------------------------------------------------------------------------------
 
 
@@ -184,6 +253,8 @@ class CatalogAutoSchema(AutoSchema):
             return None
         if self.accepts_lists():
             self.document_lists(operation)
+        if self.is_bulk():
+            self.document_bulk(operation)
         responses = operation["responses"]
         for code in self.error_codes(operation):
             if code not in responses:
@@ -232,6 +303,52 @@ class CatalogAutoSchema(AutoSchema):
         created = operation["responses"].get("201", {}).get("content", {}).get(JSON)
         if created:
             created["schema"] = {"oneOf": [created["schema"], build_array_type(created["schema"])]}
+
+    # Bulk writes of a list route: a list of objects named by id, all or nothing.
+    def is_bulk(self) -> bool:
+        return isinstance(self.view, CatalogModelViewSet) and getattr(self.view, "action", None) in BULK_ACTIONS
+
+    def get_operation_id(self):
+        if not self.is_bulk():
+            return super().get_operation_id()
+        return "_".join([*(token.replace("-", "_") for token in self._tokenize_path()), self.view.action])
+
+    def document_bulk(self, operation) -> None:
+        """The request as a list of the detail write's bodies, each with its ``id`` (a DELETE: ``{"id": N}``);
+        the answer as a list (a DELETE: 204, or 202 with the objects only marked deleting)."""
+        max_items = getattr(settings, "MAX_BULK_OBJECTS", 1000)
+        if self.view.action == "bulk_destroy":
+            item = self.bulk_component("BulkDestroyItemRequest", {
+                "type": "object", "properties": {"id": BULK_ID_SCHEMA}, "required": ["id"],
+                "additionalProperties": False})
+            operation["requestBody"] = {"content": {JSON: {"schema": {
+                "type": "array", "items": item.ref, "maxItems": max_items}}}, "required": True}
+            responses = {"204": {"description": BULK_RESPONSES["204"]}}
+            if finalizers.applies_to(getattr(getattr(self.view, "queryset", None), "model", None)):
+                read = self.resolve_serializer(force_instance(self.get_response_serializers()), "response")
+                responses["202"] = {"content": {JSON: build_media_type_object(build_array_type(read.ref))},
+                                    "description": BULK_RESPONSES["202"]}
+            operation["responses"] = {**{code: answer for code, answer in operation["responses"].items()
+                                         if code != "204"}, **responses}
+            return
+        body = operation.get("requestBody", {}).get("content", {}).get(JSON)
+        if body:
+            schema = body["schema"]
+            if "$ref" in schema:  # the component is built once the enums have their names: add_bulk_components
+                schema = {"$ref": f"{COMPONENTS}{BULK_PREFIX}{schema['$ref'].removeprefix(COMPONENTS)}"}
+            else:
+                schema = with_id(schema)
+            body["schema"] = {"type": "array", "items": schema, "maxItems": max_items}
+            operation["requestBody"]["required"] = True
+        answered = operation["responses"].get("200", {}).get("content", {}).get(JSON)
+        if answered:
+            answered["schema"] = build_array_type(answered["schema"])
+            operation["responses"]["200"]["description"] = BULK_RESPONSES["200"]
+
+    def bulk_component(self, name: str, schema: dict) -> ResolvedComponent:
+        component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, schema=schema, object=name)
+        self.registry.register_on_missing(component)
+        return component
 
     # ?brief=1: the reads of a model viewset answer the brief form when asked.
     def brief_variant(self, serializer):

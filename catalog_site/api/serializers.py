@@ -160,12 +160,52 @@ class StrictInputMixin:
 FINALIZER_FIELDS = ("finalizers", "deleting_since")
 
 
+CHOICE_OBJECT_APPS = frozenset({"dcim", "ipam"})
+
+
+class ChoiceObjectField(serializers.ChoiceField):
+    """A choice as NetBox answers it: read as ``{"value", "label"}`` (null when empty), written as the
+    plain value or as ``{"value": ...}`` (so that a body read by GET can be sent back)."""
+
+    def to_representation(self, value):
+        if value in ("", None):
+            return None
+        key = str(value)
+        return {"value": self.choice_strings_to_values.get(key, value), "label": str(self.choices.get(
+            self.choice_strings_to_values.get(key, value), value))}
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            if set(data) - {"value", "label"} or "value" not in data:
+                self.fail("invalid_choice", input=str(data)[:100])
+            data = data["value"]
+        return super().to_internal_value(data)
+
+    def validate_empty_values(self, data):
+        # An empty choice reads as null: null sent back means empty again.
+        if data is None and self.allow_blank and not self.allow_null:
+            return True, ""
+        return super().validate_empty_values(data)
+
+
 class BaseModelSerializer(StrictInputMixin, serializers.ModelSerializer):
     """Base of every model serializer: ``id``, ``url``, ``display``, brief mode, model validation, strict input.
 
     A primary model's serializer also has ``finalizers`` (writable; names under ``catalog/`` are the
     catalog's own) and ``deleting_since`` (read-only), whether its ``Meta.fields`` names them or not.
     """
+
+    # NetBox clients read a choice as {"value", "label"}: the NetBox surface (the apps of
+    # ``CHOICE_OBJECT_APPS``) answers so; the catalog's own models (services, tenancy) answer plain
+    # values. A serializer may decide for itself with ``choice_objects``.
+    choice_objects: bool | None = None
+
+    @property
+    def serializer_choice_field(self):  # what ModelSerializer builds a model field with choices as
+        wanted = self.choice_objects
+        if wanted is None:
+            wanted = self.Meta.model._meta.app_label in CHOICE_OBJECT_APPS
+        return ChoiceObjectField if wanted else serializers.ChoiceField
 
     display = serializers.SerializerMethodField(read_only=True)
 
@@ -199,7 +239,9 @@ class BaseModelSerializer(StrictInputMixin, serializers.ModelSerializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["url"] = serializers.HyperlinkedIdentityField(view_name=detail_view_name(self.Meta.model))
+        # ``Meta.view_name``: a second endpoint over the same model (NetBox's sites over locations).
+        view_name = getattr(self.Meta, "view_name", None) or detail_view_name(self.Meta.model)
+        fields["url"] = serializers.HyperlinkedIdentityField(view_name=view_name)
         if self.brief:
             keep = self.Meta.brief_fields
             fields = {name: field for name, field in fields.items() if name in keep}

@@ -1,6 +1,10 @@
 """``/api/status/`` (as NetBox's: what runs, and is it healthy) and ``/api/status/health/`` for load balancers.
 
-- ``/api/status/``: authenticated like the rest of the API. Versions; the database (answers, and
+- ``/api/status/``: authenticated like the rest of the API. NetBox's keys, for NetBox clients
+  (``netbox-version``: the NetBox release whose API the catalog follows, ``settings.NETBOX_VERSION``;
+  ``django-version``, ``python-version``, ``installed-apps``, ``plugins`` (none), ``rq-workers-running``:
+  the Celery workers answering, 0 when none or no broker); then the catalog's own: its version
+  (``catalog_version``, the one to compare with the catalog's releases); the database (answers, and
   how fast); the Celery broker (reachable, or ``eager`` when none is configured: tasks then run in
   the web process); the workers answering a ping; and sections that apps add (the services app:
   pending generator runs, counted among those the caller may see). Every check has a timeout of
@@ -14,8 +18,10 @@
 
 import platform
 import time
+from importlib import metadata
 
 import django
+from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import extend_schema
@@ -50,7 +56,25 @@ class RunsSerializer(serializers.Serializer):
     oldest_queued_seconds = serializers.FloatField(allow_null=True)
 
 
-class StatusSerializer(serializers.Serializer):
+class NetBoxStatusSerializer(serializers.Serializer):
+    """The keys of NetBox's ``/api/status/`` (hyphenated: named in ``get_fields``), then the declared ones."""
+
+    def get_fields(self):
+        netbox = {
+            "netbox-version": serializers.CharField(
+                help_text="The NetBox release whose REST API the catalog follows (see catalog_version for its own)."),
+            "django-version": serializers.CharField(),
+            "installed-apps": serializers.DictField(child=serializers.CharField(),
+                                                    help_text="The version of each installed Django app that has one."),
+            "python-version": serializers.CharField(),
+            "plugins": serializers.DictField(child=serializers.CharField(), help_text="NetBox plugins: none."),
+            "rq-workers-running": serializers.IntegerField(
+                help_text="The Celery workers answering a ping (0 when none does, or with no broker)."),
+        }
+        return {**netbox, **super().get_fields()}
+
+
+class StatusSerializer(NetBoxStatusSerializer):
     catalog_version = serializers.CharField()
     django_version = serializers.CharField()
     python_version = serializers.CharField()
@@ -103,6 +127,20 @@ def workers_status(broker: dict) -> dict:
     return {"status": "ok" if replies else "none", "count": len(replies), "names": sorted(replies)}
 
 
+def installed_apps() -> dict[str, str]:
+    """The version of each installed app that says it, by app name (as NetBox's status lists them)."""
+    found = {}
+    for config in apps.get_app_configs():
+        version = getattr(config.module, "__version__", None) or getattr(config.module, "VERSION", None)
+        if version is None:
+            try:
+                version = metadata.version(config.module.__name__.split(".")[0])
+            except metadata.PackageNotFoundError:
+                continue
+        found[config.name] = ".".join(map(str, version)) if isinstance(version, tuple) else str(version)
+    return dict(sorted(found.items()))
+
+
 class StatusView(APIView):
     """What runs and how it is: versions, database, broker, workers, pending runs (see the module docstring)."""
 
@@ -113,13 +151,20 @@ class StatusView(APIView):
     def get(self, request):
         staff = request.user.is_staff
         database, broker = database_status(), broker_status()
+        workers = workers_status(broker)
         body = {
+            "netbox-version": settings.NETBOX_VERSION,
+            "django-version": django.get_version(),
+            "installed-apps": installed_apps(),
+            "python-version": platform.python_version(),
+            "plugins": {},
+            "rq-workers-running": workers["count"] or 0,
             "catalog_version": settings.CATALOG_VERSION,
             "django_version": django.get_version(),
             "python_version": platform.python_version(),
             "database": database,
             "broker": broker,
-            "workers": workers_status(broker),
+            "workers": workers,
         }
         if not staff:
             for component in (database, broker):

@@ -7,7 +7,8 @@ from catalog_site.api.exceptions import validation_error_detail
 from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
 from tenancy.models import Tenant
 
-from ..models import Device, Interface, Location, Manufacturer
+from .. import selectors
+from ..models import Device, DeviceRole, DeviceType, Interface, Location, Manufacturer
 
 TENANT_SERIALIZER = "tenancy.api.serializers.TenantSerializer"
 # ipam sits above dcim: its serializer is named by path and its model reached through the foreign key.
@@ -30,12 +31,75 @@ class LocationSerializer(BaseModelSerializer):
 
     class Meta:
         model = Location
-        fields = ("id", "url", "display", "name", "slug", "kind", "parent", "tenant", "depth", "description",
+        fields = ("id", "url", "display", "name", "slug", "kind", "status", "parent", "tenant", "depth", "description",
                   "annotations", "created", "last_updated")
         brief_fields = ("id", "url", "display", "name", "slug", "kind")
         # DRF's unique-together validators would answer before the model, unkeyed, and make every
         # field of a constraint required; full_clean() reports duplicates on the field instead.
         validators = []
+
+
+class SiteSerializer(BaseModelSerializer):
+    """NetBox's site: a location of kind site, seen through ``/api/dcim/sites/`` (the same row, not a copy).
+
+    ``region`` is the site's parent (a country or a metro: a site can sit under nothing else);
+    writing it moves the site.
+    """
+
+    region = RelatedObjectField(
+        serializer="dcim.api.serializers.RegionSerializer",
+        queryset=selectors.regions(),
+        source="parent",
+        required=False,
+        allow_null=True,
+    )
+    tenant = RelatedObjectField(serializer=TENANT_SERIALIZER, queryset=Tenant.objects.all(), required=False,
+                                allow_null=True)
+
+    class Meta:
+        model = Location
+        fields = ("id", "url", "display", "name", "slug", "status", "region", "tenant", "description", "annotations",
+                  "created", "last_updated")
+        brief_fields = ("id", "url", "display", "name", "slug")
+        validators = []  # see LocationSerializer
+        view_name = "dcim-api:site-detail"
+
+    def validate(self, attrs):
+        if self.instance is None:
+            attrs["kind"] = Location.Kind.SITE
+        return super().validate(attrs)
+
+
+class RegionSerializer(BaseModelSerializer):
+    """NetBox's region: a location of kind country or metro, seen through ``/api/dcim/regions/``.
+
+    ``parent`` is a region too. A region created without ``kind`` is a country at the top and a
+    metro under a country; a region moved keeps its kind unless the request changes it.
+    """
+
+    parent = RelatedObjectField(
+        serializer="dcim.api.serializers.RegionSerializer",
+        queryset=selectors.regions(),
+        required=False,
+        allow_null=True,
+    )
+    kind = serializers.ChoiceField(choices=Location.REGION_KIND_CHOICES, required=False)
+    tenant = RelatedObjectField(serializer=TENANT_SERIALIZER, queryset=Tenant.objects.all(), required=False,
+                                allow_null=True)
+    _depth = serializers.IntegerField(source="level", read_only=True)
+
+    class Meta:
+        model = Location
+        fields = ("id", "url", "display", "name", "slug", "kind", "parent", "tenant", "description", "_depth",
+                  "annotations", "created", "last_updated")
+        brief_fields = ("id", "url", "display", "name", "slug")
+        validators = []  # see LocationSerializer
+        view_name = "dcim-api:region-detail"
+
+    def validate(self, attrs):
+        if self.instance is None and "kind" not in attrs:
+            attrs["kind"] = Location.Kind.METRO if attrs.get("parent") is not None else Location.Kind.COUNTRY
+        return super().validate(attrs)
 
 
 class ManufacturerSerializer(BaseModelSerializer):
@@ -47,21 +111,67 @@ class ManufacturerSerializer(BaseModelSerializer):
         brief_fields = ("id", "url", "display", "name", "slug")
 
 
-class DeviceSerializer(BaseModelSerializer):
-    """A device at a site, building or zone; ``index`` numbers devices of one role at one location."""
+class DeviceTypeSerializer(BaseModelSerializer):
+    """A model of device by a manufacturer (NetBox's device type)."""
 
-    location = RelatedObjectField(serializer=LocationSerializer, queryset=Location.objects.all())
-    manufacturer = RelatedObjectField(serializer=ManufacturerSerializer, queryset=Manufacturer.objects.all(),
-                                      required=False, allow_null=True)
+    manufacturer = RelatedObjectField(serializer=ManufacturerSerializer, queryset=Manufacturer.objects.all())
+    u_height = serializers.DecimalField(max_digits=4, decimal_places=1, min_value=0, required=False,
+                                        coerce_to_string=False, help_text="Height in rack units")
+
+    class Meta:
+        model = DeviceType
+        fields = ("id", "url", "display", "manufacturer", "model", "slug", "part_number", "u_height", "is_full_depth",
+                  "description", "annotations", "created", "last_updated")
+        brief_fields = ("id", "url", "display", "manufacturer", "model", "slug")
+        validators = []  # see LocationSerializer
+
+
+class DeviceRoleSerializer(BaseModelSerializer):
+    """What a device does (NetBox's device role): core, edge..., with a colour."""
+
+    class Meta:
+        model = DeviceRole
+        fields = ("id", "url", "display", "name", "slug", "color", "description", "annotations", "created",
+                  "last_updated")
+        brief_fields = ("id", "url", "display", "name", "slug")
+
+
+class DeviceSerializer(BaseModelSerializer):
+    """A device at a site, building or zone; ``index`` numbers devices of one role at one location.
+
+    ``site`` reads as the site the device stands in. NetBox scripts create devices with a site and no
+    location: a ``site`` written without ``location`` places the device at that site (a device already
+    somewhere in that site stays where it is); written with one, the location must lie in that site.
+    """
+
+    location = RelatedObjectField(serializer=LocationSerializer, queryset=Location.objects.all(), required=False)
+    site = RelatedObjectField(serializer=SiteSerializer, queryset=selectors.sites(), required=False,
+                              help_text="The site the device stands in; written, it sets the location when the "
+                                        "request names none.")
+    device_type = RelatedObjectField(serializer=DeviceTypeSerializer, queryset=DeviceType.objects.all())
+    role = RelatedObjectField(serializer=DeviceRoleSerializer, queryset=DeviceRole.objects.all())
     tenant = RelatedObjectField(serializer=TENANT_SERIALIZER, queryset=Tenant.objects.all(), required=False,
                                 allow_null=True)
 
     class Meta:
         model = Device
-        fields = ("id", "url", "display", "name", "location", "role", "index", "status", "manufacturer", "model",
+        fields = ("id", "url", "display", "name", "device_type", "role", "site", "location", "index", "status",
                   "serial", "tenant", "description", "annotations", "created", "last_updated")
         brief_fields = ("id", "url", "display", "name")
         validators = []  # see LocationSerializer: index stays optional, duplicates are keyed on a field
+
+    def validate(self, attrs):
+        site = attrs.pop("site", None)
+        if site is not None:
+            if "location" not in attrs:
+                current = self.instance.location if self.instance is not None else None
+                attrs["location"] = current if current is not None and current.site == site else site
+            elif attrs["location"].site != site:
+                raise serializers.ValidationError({"site": f"The location {attrs['location'].name} is not in "
+                                                           f"the site {site.name}."})
+        if self.instance is None and "location" not in attrs:
+            raise serializers.ValidationError({"location": ["A device needs a location (or a site)."]})
+        return super().validate(attrs)
 
 
 class InterfaceSerializer(BaseModelSerializer):
@@ -75,8 +185,8 @@ class InterfaceSerializer(BaseModelSerializer):
 
     class Meta:
         model = Interface
-        fields = ("id", "url", "display", "device", "name", "layer", "role", "status", "enabled", "speed", "mode",
-                  "untagged_vlan", "tagged_vlans", "description", "annotations", "created", "last_updated")
+        fields = ("id", "url", "display", "device", "name", "type", "layer", "role", "status", "enabled", "speed",
+                  "mode", "untagged_vlan", "tagged_vlans", "description", "annotations", "created", "last_updated")
         brief_fields = ("id", "url", "display", "device", "name")
         validators = []  # see LocationSerializer
 

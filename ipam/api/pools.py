@@ -4,11 +4,13 @@ Pools: CRUD, ``POST /{id}/allocate/`` (``{"identifier", "prefix_length", "data"}
 200 when the identifier already held the resource, 409 when the pool cannot serve it),
 ``POST /{id}/release/`` and ``GET /{id}/allocations/``. Free space, as in NetBox:
 ``/prefixes/{id}/available-prefixes/``, ``/prefixes/{id}/available-ips/`` and
-``/l2-domains/{id}/available-vlans/``: GET lists what is free, POST takes one object or a list and
-creates all of it or nothing.
+``/l2-domains/{id}/available-vlans/`` (NetBox's ``/vlan-groups/{id}/available-vlans/`` too): GET lists
+what is free, POST takes one object or a list and creates all of it or nothing. Related objects named
+in a POST (or in an allocation's ``data``) must be visible to the caller, or they are not found.
 """
 
 import netaddr
+from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.db.models import Model
 from django.shortcuts import get_object_or_404
@@ -23,6 +25,7 @@ from catalog_site.api.exceptions import Conflict
 from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField, StrictInputMixin
 from catalog_site.api.views import DETAIL_ACTIONS, CatalogModelViewSet, check_bulk_size
 from catalog_site.filtersets import MAX_ID
+from dcim.selectors import sites
 
 from .. import allocation, freespace
 from ..addressing import bits, unpack
@@ -41,7 +44,8 @@ from ..models import (
 )
 from ..selectors import pool_utilization
 from . import schema
-from .serializers import IPAddressSerializer, PrefixSerializer, VLANSerializer, tenant_field
+from .fields import ASSIGNMENT_FIELDS, NOT_FOUND, AssignmentSerializer, assigned_interface
+from .serializers import IPAddressSerializer, PrefixSerializer, VLANGroupSerializer, VLANSerializer, tenant_field
 
 MAX_LISTED = 1000
 
@@ -221,6 +225,36 @@ def check_created(rights, obj) -> None:
         rights.check_write(obj, "add")
 
 
+def is_id(value) -> bool:
+    """Whether ``value`` can be an object's id (an integer a 64-bit key holds; not a boolean)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def check_related(rights, model, data, *, key=None) -> None:
+    """Refuse the ids in ``data`` (field values of a ``model`` to create) naming a hidden object.
+
+    A hidden object is one that does not exist, for the caller: a 400 naming the field (inside
+    ``key`` when the fields travel in an allocation's ``data``).
+    """
+    if not isinstance(data, dict):
+        return
+    for name, value in data.items():
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue  # the allocation refuses it, naming it
+        if not field.many_to_one or value is None:
+            continue
+        related = field.related_model
+        # A tenant is checked with the rights to write there (``check_write``), which name the field.
+        if is_id(value) and (rights.unrestricted or related._meta.label == access.TENANT_MODEL
+                             or not access.is_scoped(related)
+                             or rights.restrict(related.objects.filter(pk=value)).exists()):
+            continue
+        message = f"{NOT_FOUND} (no {related._meta.verbose_name} with id {value!r:.40})"
+        raise serializers.ValidationError({key: f"{name}: {message}"} if key else {name: message})
+
+
 def allocation_errors(call):
     """Run an allocation; a pool that cannot serve it is a 409 naming the pool and what was asked."""
     try:
@@ -233,6 +267,7 @@ class PoolViewSet(CatalogModelViewSet):
     """Shared actions of the pool endpoints."""
 
     detail_serializer_class = None
+    created_model = None  # what an allocation creates (its ``data`` sets fields of it), if anything
     # What the actions on one pool read: the pool and the objects its answer nests, nothing more
     # (the list's prefetch of every resource would cost two queries per allocation).
     action_related: tuple[str, ...] = ()
@@ -273,6 +308,8 @@ class PoolViewSet(CatalogModelViewSet):
         pool = self.pool = self.get_writable_pool()
         body = AllocateRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        if self.created_model is not None:
+            check_related(self.access, self.created_model, body.validated_data.get("data"), key="data")
         with transaction.atomic():
             result = allocation_errors(lambda: self.allocate_one(pool, body.validated_data))
             if result.created:
@@ -332,6 +369,7 @@ class PrefixPoolViewSet(PoolViewSet):
     queryset = PrefixPool.objects.select_related("namespace", "tenant").prefetch_related("pool_resources__prefix")
     serializer_class = PrefixPoolSerializer
     detail_serializer_class = PrefixPoolDetailSerializer
+    created_model = Prefix
     filterset_fields = ("name", "namespace")
     action_related = ("namespace",)
 
@@ -358,6 +396,7 @@ class IPAddressPoolViewSet(PoolViewSet):
     queryset = IPAddressPool.objects.select_related("tenant").prefetch_related("pool_resources__prefix")
     serializer_class = IPAddressPoolSerializer
     detail_serializer_class = IPAddressPoolDetailSerializer
+    created_model = IPAddress
     filterset_fields = ("name",)
 
     def allocate_one(self, pool, body):
@@ -394,6 +433,10 @@ class FreeSpaceView(APIView):
     def get_parent(self, pk):
         return get_object_or_404(self.access.restrict(self.parent_model.objects.all()), pk=pk)
 
+    def prepare(self, item: dict) -> dict:
+        """The fields of one object to create, NetBox's names turned into ours."""
+        return item
+
     def create_one(self, parent, item):
         raise NotImplementedError
 
@@ -403,8 +446,11 @@ class FreeSpaceView(APIView):
         items = request.data if isinstance(request.data, list) else [request.data]
         if not items or not all(isinstance(item, dict) for item in items):
             raise serializers.ValidationError({"detail": "Expected an object or a non-empty list of objects."})
+        items = [self.prepare(dict(item)) for item in items]
+        for item in items:
+            check_related(self.access, self.queryset.model, item)
         with transaction.atomic():
-            created = [allocation_errors(lambda item=item: self.create_one(parent, dict(item))) for item in items]
+            created = [allocation_errors(lambda item=item: self.create_one(parent, item)) for item in items]
             for obj in created:
                 self.access.check_write(obj, "add")
         context = {"request": request}
@@ -470,6 +516,20 @@ class AvailableIPsView(FreeSpaceView):
                     return Response(rows)
         return Response(rows)
 
+    def prepare(self, item):
+        """``assigned_object_type`` + ``assigned_object_id`` (NetBox's assignment) name the interface."""
+        assignment = {name: item.pop(name) for name in ASSIGNMENT_FIELDS if name in item}
+        if assignment:
+            body = AssignmentSerializer(data=assignment)
+            body.is_valid(raise_exception=True)
+            given, interface = assigned_interface(self.access, dict(body.validated_data))
+            if given:
+                if "interface" in item and item["interface"] != (interface.pk if interface else None):
+                    raise serializers.ValidationError(
+                        {"assigned_object_id": "Names another interface than interface: write one of them."})
+                item["interface"] = interface.pk if interface else None
+        return item
+
     def create_one(self, parent, item):
         return allocation.allocate_child_ip_address(parent=parent, data=item)
 
@@ -487,5 +547,29 @@ class AvailableVLANsView(FreeSpaceView):
         domain = self.get_parent(pk)
         return Response([{"vid": vid, "l2domain": domain.pk} for vid in allocation.free_vids(domain.pk)])
 
+    def prepare(self, item):
+        """NetBox's ``site`` (a site's id) is the VLAN's location."""
+        if "site" not in item:
+            return item
+        site = item.pop("site")
+        if site is not None and not (is_id(site) and self.access.restrict(sites().filter(pk=site)).exists()):
+            raise serializers.ValidationError({"site": f"{NOT_FOUND} (expected the id of a site)"})
+        if "location" in item and item["location"] != site:
+            raise serializers.ValidationError({"site": "Names another location than location: write one of them."})
+        item["location"] = site
+        return item
+
     def create_one(self, domain, item):
         return allocation.allocate_vlan(l2domain=domain, data=item)
+
+
+@schema.free_space(listed=schema.AvailableGroupVLANSerializer, create=schema.AvailableVLANCreateSerializer,
+                   created=VLANSerializer)
+class VLANGroupAvailableVLANsView(AvailableVLANsView):
+    """NetBox's ``/vlan-groups/{id}/available-vlans/``: the free ids as ``{"vid", "group"}`` (GET), or
+    new VLANs with the lowest free ids (POST), as ``/l2-domains/{id}/available-vlans/``."""
+
+    def get(self, request, pk):
+        domain = self.get_parent(pk)
+        group = VLANGroupSerializer(domain, context={"request": request}, brief=True).data
+        return Response([{"vid": vid, "group": group} for vid in allocation.free_vids(domain.pk)])

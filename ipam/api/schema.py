@@ -13,7 +13,8 @@ from catalog_site.api.schema import brief_serializer
 
 from .. import allocation
 from ..models import VLAN, IPAddress, Prefix
-from .serializers import IPAddressSerializer, PrefixSerializer
+from .fields import AssignedObjectIdField, AssignedObjectTypeField
+from .serializers import IPAddressSerializer, PrefixSerializer, VLANGroupSerializer
 
 FAMILIES = [4, 6]
 
@@ -164,6 +165,13 @@ class AvailableVLANSerializer(serializers.Serializer):
     l2domain = serializers.IntegerField(help_text="The L2 domain id.")
 
 
+class AvailableGroupVLANSerializer(serializers.Serializer):
+    """A free VLAN id of a VLAN group (NetBox's shape)."""
+
+    vid = serializers.IntegerField(min_value=1, max_value=4094)
+    group = VLANGroupSerializer(brief=True)
+
+
 class AvailablePrefixCreateSerializer(PrefixDataSerializer):
     """A child prefix to create: its length, and the fields to set on it."""
 
@@ -174,11 +182,24 @@ class AvailablePrefixCreateSerializer(PrefixDataSerializer):
 
 
 class AvailableIPCreateSerializer(IPAddressDataSerializer):
-    """An address to create (the lowest free one) and the fields to set on it."""
+    """An address to create (the lowest free one) and the fields to set on it; the interface may also
+    be named NetBox's way."""
+
+    assigned_object_type = AssignedObjectTypeField()
+    assigned_object_id = AssignedObjectIdField()
+
+    class Meta(IPAddressDataSerializer.Meta):
+        fields = (*IPAddressDataSerializer.Meta.fields, "assigned_object_type", "assigned_object_id")
 
 
 class AvailableVLANCreateSerializer(VLANDataSerializer):
-    """A VLAN to create (the lowest free id) and the fields to set on it."""
+    """A VLAN to create (the lowest free id) and the fields to set on it; ``site`` (NetBox's) is a
+    site's id, the VLAN's location."""
+
+    site = serializers.IntegerField(required=False, allow_null=True, help_text="A site's id (NetBox's site).")
+
+    class Meta(VLANDataSerializer.Meta):
+        fields = (*VLANDataSerializer.Meta.fields, "site")
 
 
 # -- the views' decorators --------------------------------------------------------------------

@@ -6,12 +6,14 @@ from rest_framework.decorators import action
 from catalog_site.api.views import DETAIL_ACTIONS, CatalogModelViewSet
 
 from .. import filtersets
-from ..models import VLAN, IPAddress, L2Domain, Namespace, Prefix
+from ..models import DEFAULT_NAMESPACE, VLAN, IPAddress, L2Domain, Namespace, Prefix
 from . import serializers
 
-# What a prefix or an address shows nested: one join each, nothing per row.
-PREFIX_RELATED = ("namespace", "tenant", "location", "vlan", "gateway")
-IPADDRESS_RELATED = ("namespace", "interface__device", "tenant")
+# What a prefix or an address shows nested: one join each, nothing per row. A location's parents are
+# joined too, for its site (``dcim.selectors.site_of``: a zone is at most two levels below its site).
+PREFIX_RELATED = ("namespace", "tenant", "location__parent__parent", "vlan", "gateway")
+IPADDRESS_RELATED = ("namespace", "interface__device__location__parent__parent", "tenant")
+VLAN_RELATED = ("l2domain", "tenant", "location__parent__parent")
 
 
 class NamespaceViewSet(CatalogModelViewSet):
@@ -20,6 +22,17 @@ class NamespaceViewSet(CatalogModelViewSet):
     queryset = Namespace.objects.select_related("tenant")
     serializer_class = serializers.NamespaceSerializer
     filterset_class = filtersets.NamespaceFilterSet
+
+
+class VRFViewSet(CatalogModelViewSet):
+    """NetBox's VRFs: the namespaces, less "Global" (NetBox's global table is no VRF).
+
+    The same rows as ``/api/ipam/namespaces/``, under NetBox's name and fields.
+    """
+
+    queryset = Namespace.objects.exclude(name=DEFAULT_NAMESPACE).select_related("tenant")
+    serializer_class = serializers.VRFSerializer
+    filterset_class = filtersets.VRFFilterSet
 
 
 class PrefixViewSet(CatalogModelViewSet):
@@ -73,9 +86,17 @@ class L2DomainViewSet(CatalogModelViewSet):
     filterset_class = filtersets.L2DomainFilterSet
 
 
+class VLANGroupViewSet(CatalogModelViewSet):
+    """NetBox's VLAN groups: the L2 domains (the same rows as ``/api/ipam/l2-domains/``)."""
+
+    queryset = L2Domain.objects.select_related("tenant")
+    serializer_class = serializers.VLANGroupSerializer
+    filterset_class = filtersets.VLANGroupFilterSet
+
+
 class VLANViewSet(CatalogModelViewSet):
     """VLANs."""
 
-    queryset = VLAN.objects.select_related("l2domain", "tenant")
+    queryset = VLAN.objects.select_related(*VLAN_RELATED)
     serializer_class = serializers.VLANSerializer
     filterset_class = filtersets.VLANFilterSet

@@ -19,10 +19,16 @@ DEFAULT_NAMESPACE = "Global"
 class Namespace(PrimaryModel):
     """A space in which prefixes and addresses are unique (a VRF, a customer's private space).
 
-    The namespace called "Global" always exists and is the default.
+    The namespace called "Global" always exists and is the default: NetBox's global table, which
+    ``/api/ipam/vrfs/`` leaves out and a prefix's ``vrf`` reads as null. Every other namespace is
+    a NetBox VRF, with its optional route distinguisher.
     """
 
     name = models.CharField(max_length=100, unique=True)
+    rd = models.CharField(
+        "route distinguisher", max_length=21, unique=True, null=True, blank=True,
+        help_text="A route distinguisher (RFC 4364), e.g. 65000:123; unique when set.",
+    )
     tenant = models.ForeignKey(
         "tenancy.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="namespaces"
     )
@@ -33,6 +39,19 @@ class Namespace(PrimaryModel):
     @classmethod
     def get_default(cls) -> "Namespace":
         return cls.objects.get_or_create(name=DEFAULT_NAMESPACE)[0]
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is "Global", the default namespace (NetBox's global table: no VRF)."""
+        return self.name == DEFAULT_NAMESPACE
+
+    def clean(self):
+        super().clean()
+        self.rd = self.rd or None  # no route distinguisher is null: only those set are unique
+
+    def save(self, *args, **kwargs):
+        self.rd = self.rd or None
+        super().save(*args, **kwargs)
 
 
 def default_namespace_id() -> int:

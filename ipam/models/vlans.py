@@ -3,6 +3,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import slugify
 
 from catalog_site.models import ConstraintErrorFields, PrimaryModel
 
@@ -10,9 +11,14 @@ DEFAULT_L2DOMAIN = "default"
 
 
 class L2Domain(PrimaryModel):
-    """A layer-2 domain in which VLAN ids are unique. The domain called "default" always exists."""
+    """A layer-2 domain in which VLAN ids are unique (NetBox's VLAN group). The domain called
+    "default" always exists.
+
+    ``slug`` is derived from the name when left empty (NetBox clients look groups up by slug).
+    """
 
     name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, null=True, blank=True)
     tenant = models.ForeignKey(
         "tenancy.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="l2domains"
     )
@@ -24,6 +30,18 @@ class L2Domain(PrimaryModel):
     @classmethod
     def get_default(cls) -> "L2Domain":
         return cls.objects.get_or_create(name=DEFAULT_L2DOMAIN)[0]
+
+    def set_slug(self) -> None:
+        # A name without a letter or digit has no slug: null, which the unique constraint allows twice.
+        self.slug = self.slug or slugify(self.name)[:100] or None
+
+    def clean(self):
+        super().clean()
+        self.set_slug()  # before the unique checks, so that a clash is a 400 on "slug"
+
+    def save(self, *args, **kwargs):
+        self.set_slug()
+        super().save(*args, **kwargs)
 
 
 def default_l2domain_id() -> int:
@@ -52,6 +70,10 @@ class VLAN(ConstraintErrorFields, PrimaryModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     role = models.CharField(max_length=50, blank=True)
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, null=True, blank=True, related_name="vlans")
+    location = models.ForeignKey(
+        "dcim.Location", on_delete=models.PROTECT, null=True, blank=True, related_name="vlans",
+        help_text="Where the VLAN is used (NetBox's site is the site this location is or lies in).",
+    )
 
     constraint_error_fields = {"ipam_vlan_unique_l2domain_vid": "vid", "ipam_vlan_vid_range": "vid"}
 

@@ -17,7 +17,8 @@ import re
 import netaddr
 
 from catalog_site.locks import advisory_lock
-from dcim.models import Device, Interface
+from dcim.choices import InterfaceType
+from dcim.models import Device, DeviceRole, Interface
 from ipam.addressing import pack
 from ipam.models import VLAN, IPAddress, L2Domain, NumberPool
 
@@ -74,13 +75,14 @@ class DedicatedInternetGenerator(Generator):
             "untagged_vlan": vlan, "description": f"{identifier} ({bandwidth} Mbps)"})
         self.log(f"Customer port {port.device.name} {port.name} ({port.speed} Mbps).")
 
-        router = Device.objects.filter(location=site, role=Device.Role.EDGE, index=port.device.index).first()
+        router = Device.objects.filter(location=site, role__slug=DeviceRole.EDGE, index=port.device.index).first()
         if router is None:
             raise GeneratorError(f"{site.name} has no edge router with index {port.device.index}, "
                                  f"the pair of {port.device.name}.")
         router_interface = self.upsert(Interface, {"device": router, "name": f"vlan_{vid}"}, {
-            "layer": Interface.Layer.L3, "role": Interface.Role.CUSTOMER, "status": Interface.Status.ACTIVE,
-            "enabled": True, "mode": "", "untagged_vlan": vlan, "description": f"Dedicated Internet {identifier}",
+            "type": InterfaceType.VIRTUAL, "layer": Interface.Layer.L3, "role": Interface.Role.CUSTOMER,
+            "status": Interface.Status.ACTIVE, "enabled": True, "mode": "", "untagged_vlan": vlan,
+            "description": f"Dedicated Internet {identifier}",
         }, role="gateway_interface")
 
         first_host = netaddr.IPNetwork(prefix.prefix)[1]
@@ -102,15 +104,15 @@ class DedicatedInternetGenerator(Generator):
         """The service's port if it can still carry ``bandwidth``, else a free capable one of the site."""
         site = self.service.location
         for port in self.owned("dedicated_interfaces"):
-            port = Interface.objects.select_related("device").get(pk=port.pk)
+            port = Interface.objects.select_related("device__role").get(pk=port.pk)
             if (port.speed or 0) >= bandwidth and port.device.location_id == site.pk \
-                    and port.device.role == Device.Role.CORE:
+                    and port.device.role.slug == DeviceRole.CORE:
                 return port
             self.log(f"{port.device.name} {port.name} ({port.speed} Mbps) cannot carry {bandwidth} Mbps any more.")
         # Two services at one site must not pick the same free port: choosing is serialised per site.
         advisory_lock(f"dcim:customer-ports:{site.pk}")
         candidates = list(Interface.objects.filter(
-            device__location=site, device__role=Device.Role.CORE, role=Interface.Role.CUSTOMER,
+            device__location=site, device__role__slug=DeviceRole.CORE, role=Interface.Role.CUSTOMER,
             status=Interface.Status.FREE, speed__gte=bandwidth,
         ).select_related("device"))
         port = choose_port(candidates)

@@ -31,7 +31,7 @@ from ipam.models import (
 )
 from services.models import GeneratorRun, Provider, ProviderAuthorization, Service
 from tenancy.models import Membership, Tenant
-from tests.dcim.factories import make_device, make_interface, make_location, make_manufacturer
+from tests.dcim.factories import make_device, make_device_type, make_interface, make_location
 from tests.services.factories import dedicated_internet, offer, order_service
 from tests.services.generator_fixtures import (
     committed,
@@ -98,7 +98,7 @@ def world(django_user_model):
     country = make_location("country", name="Shared country")
     metro = make_location("metro", parent=country, name="Shared metro")
     site = make_location("site", parent=metro, name="Shared site")
-    switch = make_device(location=site, name="shared-switch", manufacturer=make_manufacturer())
+    switch = make_device(location=site, name="shared-switch", device_type=make_device_type())
     Prefix.objects.create(prefix="198.0.0.0/8", status="container", description="shared container")
     container = Prefix.objects.create(prefix="100.64.0.0/16", status="container")
     shared_pool = PrefixPool.objects.create(name="Shared prefixes", default_prefix_length=28)
@@ -316,8 +316,9 @@ def test_b_services_and_pools_are_not_found_by_the_custom_pages(world, as_user):
 
 
 def device_form(device, **changes):
-    data = {"name": device.name, "location": device.location_id, "role": device.role, "status": device.status,
-            "tenant": device.tenant_id or "", "description": "", "annotations": "{}", "model": "", "serial": "",
+    data = {"name": device.name, "location": device.location_id, "role": device.role_id, "status": device.status,
+            "device_type": device.device_type_id, "tenant": device.tenant_id or "", "description": "",
+            "annotations": "{}", "serial": "",
             "interfaces-TOTAL_FORMS": "0", "interfaces-INITIAL_FORMS": "0"}
     data.update(changes)
     return data

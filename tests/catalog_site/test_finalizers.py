@@ -17,7 +17,7 @@ from dcim.models import Device
 from ipam.models import Prefix
 from tenancy.models import Membership
 
-from ..dcim.factories import make_device, make_site, make_tenant
+from ..dcim.factories import default_device_type, device_role, make_device, make_site, make_tenant
 from ..ipam.factories import make_prefix
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +85,8 @@ class TestNames:
     def test_finalizers_are_written_and_shown_on_create_and_update(self, api):
         site = make_site()
         response = api.post(reverse("dcim-api:device-list"),
-                            {"name": "held", "location": site.pk, "role": "core", "finalizers": [BACKUP]},
+                            {"name": "held", "location": site.pk, "role": device_role().pk,
+                             "device_type": default_device_type().pk, "finalizers": [BACKUP]},
                             format="json")
         assert response.status_code == 201, response.data
         assert (response.data["finalizers"], response.data["deleting_since"]) == ([BACKUP], None)

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog_site.api.parsers import MAX_DEPTH
-from catalog_site.filtersets import FilterBackend
+from catalog_site.filtersets import FilterBackend, MultiValueCharFilter
 from dcim.models import Device, Interface, Location, Manufacturer
 from ipam import allocation, freespace
 from ipam.api.pools import FreeSpaceView
@@ -23,7 +23,7 @@ from ipam.models import FreeSpace, IPAddress, IPAddressPool, IPAddressPoolResour
 from services.models import Parameter, Service
 from tenancy.models import Tenant
 
-from .test_api_isolation import api_routes, make_world, route_model
+from .test_api_isolation import api_routes, make_world, probe_key, route_model
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,9 @@ HOSTILE_VALUES = ["abc", "10%", "%(x)s %s %n", "²", "9" * 30, "9" * 5000, "-1",
 def test_every_filter_answers_a_wrong_type_with_a_400_naming_it(api, world, name, cls):
     url = reverse(name)
     filterset = filterset_of(cls)
-    params = list(filterset.base_filters) if filterset else []
+    # NetBox's lookups of a text filter (name__isw, name__nic...) are one filter class: __ic stands for them.
+    params = [param for param, filter_ in (filterset.base_filters if filterset else {}).items()
+              if not (isinstance(filter_, MultiValueCharFilter) and "__" in param and not param.endswith("__ic"))]
     if route_model(cls) is Service:
         params.append("attr_bandwidth")
     before = count(cls)
@@ -132,7 +134,9 @@ def test_an_id_in_the_path_that_is_no_id_is_a_json_404(token_key, world, name, c
 
 
 def test_filters_of_the_wrong_type_examples(api, world):
-    both = {world[Device].pk, Device.objects.create(name="other-sw", location=world[Location]).pk}
+    other = Device.objects.create(name="other-sw", location=world[Location], role=world[Device].role,
+                                  device_type=world[Device].device_type)
+    both = {world[Device].pk, other.pk}
     for params in ({"id": ",".join(map(str, both))}, {"id": [str(pk) for pk in both]}):
         assert {row["id"] for row in api.get("/api/dcim/devices/", params).json()["results"]} == both
     assert_names(api.get("/api/dcim/interfaces/", {"enabled": "maybe"}), 400, "enabled")
@@ -160,7 +164,7 @@ def writable_fields(cls):
 def test_every_writable_field_answers_a_wrong_value_with_a_4xx(api, world, name, cls):
     """What a typed filter is to a query, a typed field is to a body: no value of any type reaches the
     database unchecked, whether the field is alone in a POST or changed by a PATCH."""
-    obj = world.get(route_model(cls)) or route_model(cls).objects.first()
+    obj = world.get(probe_key(name, route_model(cls))) or route_model(cls).objects.first()
     urls = (("post", reverse(name.replace("-detail", "-list"))), ("patch", detail_of(name, obj.pk)))
     for field in writable_fields(cls):
         for value in HOSTILE_BODY_VALUES:
@@ -200,7 +204,7 @@ def test_nul_in_a_json_body_is_a_400_naming_the_field(api, world, name, cls):
 
 @pytest.mark.parametrize("name, cls", UPDATE_ROUTES, ids=ids(UPDATE_ROUTES))
 def test_nul_in_an_update_is_a_400_and_changes_nothing(api, world, name, cls):
-    obj = world.get(route_model(cls)) or route_model(cls).objects.first()
+    obj = world.get(probe_key(name, route_model(cls))) or route_model(cls).objects.first()
     if obj is None:
         pytest.skip(f"no {route_model(cls).__name__} to update")
     response = api.patch(detail_of(name, obj.pk), {"description": "a\x00b"}, format="json")
@@ -369,7 +373,7 @@ def test_unknown_and_read_only_fields_in_a_create_are_a_400(api, world, name, cl
 
 @pytest.mark.parametrize("name, cls", UPDATE_ROUTES, ids=ids(UPDATE_ROUTES))
 def test_a_body_read_by_get_can_be_sent_back_and_read_only_fields_cannot_change(api, world, name, cls):
-    obj = world.get(route_model(cls)) or route_model(cls).objects.first()
+    obj = world.get(probe_key(name, route_model(cls))) or route_model(cls).objects.first()
     if obj is None:
         pytest.skip(f"no {route_model(cls).__name__} to update")
     url = detail_of(name, obj.pk)

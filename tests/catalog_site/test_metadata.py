@@ -10,7 +10,7 @@ from catalog_site.filtersets import FilterBackend
 from dcim.models import Device
 from ipam.models import NumberPool
 from tenancy.models import Tenant
-from tests.dcim.factories import make_device, make_site
+from tests.dcim.factories import default_device_type, device_role, make_device, make_site
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,8 @@ DEVICES = "/api/dcim/devices/"
 ])
 def test_valid_keys(key):
     assert metadata.annotation_key_error(key) is None
-    Device(name="d", annotations={key: 1}).clean_fields(exclude=["location", "name", "role", "status"])
+    Device(name="d", annotations={key: 1}).clean_fields(exclude=["location", "name", "role", "device_type",
+                                                                 "status"])
 
 
 @pytest.mark.parametrize("key, reason", [
@@ -73,13 +74,14 @@ def test_sizes_and_shape_are_limited():
 
 def test_a_form_without_annotations_leaves_them_alone():
     """An inline row (no annotations field) never fails on stored annotations it cannot show."""
-    device = Device(name="d", role="core", annotations={"owner": "legacy"})
-    device.clean_fields(exclude=["location", "annotations"])
+    device = Device(name="d", annotations={"owner": "legacy"})
+    device.clean_fields(exclude=["location", "role", "device_type", "annotations"])
 
 
 def test_the_api_refuses_a_bad_key_naming_it(api):
     site = make_site()
-    payload = {"name": "sw-bad", "location": site.pk, "role": "core", "annotations": {"owner": "noc"}}
+    payload = {"name": "sw-bad", "location": site.pk, "role": device_role().pk,
+               "device_type": default_device_type().pk, "annotations": {"owner": "noc"}}
     response = api.post(DEVICES, payload, format="json")
     assert response.status_code == 400, response.json()
     assert list(response.json()) == ["annotations"]
@@ -117,8 +119,9 @@ def test_the_api_answers_a_huge_annotation_with_a_4xx(api):
 
 
 def device_form(device, **changes):
-    data = {"name": device.name, "location": device.location_id, "role": device.role, "status": device.status,
-            "tenant": "", "description": "", "annotations": "{}", "finalizers": "[]", "model": "", "serial": "",
+    data = {"name": device.name, "location": device.location_id, "role": device.role_id, "status": device.status,
+            "device_type": device.device_type_id, "tenant": "", "description": "", "annotations": "{}",
+            "finalizers": "[]", "serial": "",
             "interfaces-TOTAL_FORMS": "0", "interfaces-INITIAL_FORMS": "0"}
     data.update(changes)
     return data

@@ -118,7 +118,7 @@ class TestHealth:
 
 
 def test_every_api_response_carries_the_api_version(api, anonymous_api, db):
-    assert ".".join(settings.CATALOG_VERSION.split(".")[:2]) == settings.API_VERSION
+    assert ".".join(settings.NETBOX_VERSION.split(".")[:2]) == settings.API_VERSION  # what NetBox clients compare
     for client, url in [(api, "/api/"), (api, "/api/dcim/devices/"), (api, "/api/dcim/devices/999999/"),
                         (anonymous_api, "/api/dcim/devices/"), (anonymous_api, HEALTH), (api, "/api/nowhere/")]:
         response = client.get(url)

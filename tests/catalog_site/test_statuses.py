@@ -387,9 +387,10 @@ def test_the_object_page_shows_its_statuses(world, client, staff):
     assert "&quot;latency_ms&quot;: 12" in page and "a-note" in page
     assert "b-note" not in page
     # Drawn only: the form posts and saves without it.
-    data = {"name": device.name, "location": device.location_id, "role": device.role, "status": device.status,
-            "tenant": device.tenant_id, "description": "edited", "annotations": "{}", "finalizers": "[]",
-            "model": "", "serial": "", "interfaces-TOTAL_FORMS": "0", "interfaces-INITIAL_FORMS": "0"}
+    data = {"name": device.name, "location": device.location_id, "role": device.role_id, "status": device.status,
+            "device_type": device.device_type_id, "tenant": device.tenant_id, "description": "edited",
+            "annotations": "{}", "finalizers": "[]", "serial": "", "interfaces-TOTAL_FORMS": "0",
+            "interfaces-INITIAL_FORMS": "0"}
     response = client.post(reverse("admin:dcim_device_change", args=[device.pk]), data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     empty = client.get(reverse("admin:dcim_device_change", args=[make_device(tenant=world["a"]).pk]))

@@ -3,9 +3,20 @@
 import pytest
 from django.urls import reverse
 
-from dcim.models import Device, Interface, Location, Manufacturer
+from dcim.models import Device, DeviceRole, DeviceType, Interface, Location, Manufacturer
 
-from .factories import make_device, make_interface, make_location, make_manufacturer, make_site, make_vlan
+from .factories import (
+    default_device_type,
+    device_role,
+    make_device,
+    make_device_role,
+    make_device_type,
+    make_interface,
+    make_location,
+    make_manufacturer,
+    make_site,
+    make_vlan,
+)
 
 
 @pytest.fixture
@@ -19,13 +30,17 @@ def make_one(model):
         return make_site()
     if model is Manufacturer:
         return make_manufacturer()
+    if model is DeviceType:
+        return make_device_type()
+    if model is DeviceRole:
+        return make_device_role()
     if model is Device:
-        return make_device(manufacturer=make_manufacturer())
+        return make_device(device_type=make_device_type())
     return make_interface(mode="access", untagged_vlan=make_vlan())
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("model", [Location, Manufacturer, Device, Interface])
+@pytest.mark.parametrize("model", [Location, Manufacturer, DeviceType, DeviceRole, Device, Interface])
 def test_pages_render(admin_client, model):
     obj = make_one(model)
     name = f"admin:dcim_{model._meta.model_name}"
@@ -39,8 +54,8 @@ def test_pages_render(admin_client, model):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("model", "term"), [(Location, "site"), (Manufacturer, "maker"), (Device, "device"),
-                                             (Interface, "eth")])
+@pytest.mark.parametrize(("model", "term"), [(Location, "site"), (Manufacturer, "maker"), (DeviceType, "model-"),
+                                             (DeviceRole, "role-"), (Device, "device"), (Interface, "eth")])
 def test_changelist_search(admin_client, model, term):
     make_one(model)
     response = admin_client.get(reverse(f"admin:dcim_{model._meta.model_name}_changelist"), {"q": term})
@@ -68,7 +83,8 @@ def test_device_page_lists_its_interfaces_inline(admin_client):
 def test_device_add_in_a_metro_is_refused_on_location(admin_client):
     metro = make_location("metro")
     response = admin_client.post(reverse("admin:dcim_device_add"), {
-        "name": "lost", "location": metro.pk, "role": "core", "status": "active", "annotations": "{}",
+        "name": "lost", "location": metro.pk, "role": device_role().pk, "device_type": default_device_type().pk,
+        "status": "active", "annotations": "{}",
         "interfaces-TOTAL_FORMS": "0", "interfaces-INITIAL_FORMS": "0",
     })
     assert response.status_code == 200
@@ -78,7 +94,8 @@ def test_device_add_in_a_metro_is_refused_on_location(admin_client):
 
 def interface_post(interface, **changes):
     data = {
-        "device": interface.device_id, "name": interface.name, "layer": interface.layer, "role": interface.role,
+        "device": interface.device_id, "name": interface.name, "type": interface.type, "layer": interface.layer,
+        "role": interface.role,
         "status": interface.status, "enabled": "on", "speed": "", "mode": interface.mode, "description": "",
         "untagged_vlan": "", "annotations": "{}",
     }
@@ -110,11 +127,11 @@ def test_device_inline_keeps_tagged_vlans_consistent(admin_client):
     interface = make_interface(device, name="Ethernet1", mode="tagged")
     interface.tagged_vlans.add(make_vlan())
     response = admin_client.post(reverse("admin:dcim_device_change", args=[device.pk]), {
-        "name": device.name, "location": device.location_id, "role": device.role, "status": device.status,
-        "annotations": "{}",
+        "name": device.name, "location": device.location_id, "role": device.role_id, "status": device.status,
+        "device_type": device.device_type_id, "annotations": "{}",
         "interfaces-TOTAL_FORMS": "1", "interfaces-INITIAL_FORMS": "1",
         "interfaces-0-id": interface.pk, "interfaces-0-device": device.pk, "interfaces-0-name": "Ethernet1",
-        "interfaces-0-layer": "2", "interfaces-0-role": "", "interfaces-0-status": "free",
+        "interfaces-0-type": "other", "interfaces-0-layer": "2", "interfaces-0-role": "", "interfaces-0-status": "free",
         "interfaces-0-enabled": "on", "interfaces-0-speed": "", "interfaces-0-mode": "access",
         "interfaces-0-untagged_vlan": "",
     })

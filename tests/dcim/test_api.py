@@ -6,10 +6,12 @@ Interfaces with VLANs come last: their brief representation is ipam's VLAN seria
 import pytest
 
 from dcim.models import Device, Interface, Location, Manufacturer
-from tests.api_mixins import APIViewTests, next_number
+from tests.api_mixins import APIViewTests, choice_value, next_number
 
 from .factories import (
+    device_role,
     make_device,
+    make_device_type,
     make_interface,
     make_location,
     make_manufacturer,
@@ -105,9 +107,9 @@ class TestManufacturerAPI(APIViewTests):
             ({"q": first.slug}, [first.pk]),
         ]
 
-    def test_deleting_a_manufacturer_with_devices_is_a_409(self, api):
+    def test_deleting_a_manufacturer_with_device_types_is_a_409(self, api):
         maker = make_manufacturer()
-        make_device(manufacturer=maker)
+        make_device(device_type=make_device_type(maker))
         response = api.delete(self.detail_url(maker))
         assert response.status_code == 409
         assert Manufacturer.objects.filter(pk=maker.pk).exists()
@@ -117,26 +119,32 @@ class TestDeviceAPI(APIViewTests):
     url_name = "dcim-api:device"
     model = Device
     brief_fields = ("id", "url", "display", "name")
-    list_queries = 3  # token, count, page joined to location, manufacturer and tenant
+    # token, count, page joined to location (and the two above it, for the site), device type, manufacturer,
+    # role and tenant
+    list_queries = 3
 
     def make_objects(self, count):
         site = make_site(tenant=make_tenant())
-        maker = make_manufacturer()
-        return [make_device(site, manufacturer=maker, tenant=site.tenant, index=i + 1) for i in range(count)]
+        device_type = make_device_type()
+        return [make_device(site, device_type=device_type, tenant=site.tenant, index=i + 1) for i in range(count)]
 
     def create_data(self):
         site = make_site()
-        maker = make_manufacturer()
+        device_type = make_device_type()
+        core, edge = device_role("core").pk, device_role("edge").pk
         return [
-            {"name": "core1", "location": site.pk, "role": "core", "index": 1, "manufacturer": maker.pk,
-             "model": "7280R", "serial": "SN1"},
-            {"name": "core2", "location": {"id": site.pk}, "role": "core", "index": 2, "status": "planned"},
-            {"name": "edge1", "location": site.pk, "role": "edge", "tenant": make_tenant().pk},
+            {"name": "core1", "location": site.pk, "role": core, "index": 1, "device_type": device_type.pk,
+             "serial": "SN1"},
+            {"name": "core2", "location": {"id": site.pk}, "role": {"id": core}, "index": 2, "status": "planned",
+             "device_type": {"id": device_type.pk}},
+            {"name": "edge1", "location": site.pk, "role": edge, "device_type": device_type.pk,
+             "tenant": make_tenant().pk},
         ]
 
     def invalid_data(self):
         metro = make_location("metro")
-        return {"name": "lost", "location": metro.pk, "role": "core"}, "location"
+        return {"name": "lost", "location": metro.pk, "role": device_role().pk,
+                "device_type": make_device_type().pk}, "location"
 
     def update_data(self):
         return {"status": "offline", "serial": "SN-9", "index": 7}
@@ -150,20 +158,30 @@ class TestDeviceAPI(APIViewTests):
         building = make_location("building", parent=site)
         other_site = make_location("site", parent=metro)
         elsewhere = make_site()
-        maker = make_manufacturer()
-        in_building = make_device(building, role=Device.Role.EDGE, status=Device.Status.PLANNED, tenant=sub_tenant,
-                                  serial="XYZ-123", model="MX204", manufacturer=maker)
-        at_other_site = make_device(other_site, role=Device.Role.EDGE)
-        far = make_device(elsewhere, role=Device.Role.CPE, index=1, name=f"far-away-{next_number()}")
+        mx204 = make_device_type(model=f"MX204-{next_number()}")
+        in_building = make_device(building, role="edge", status=Device.Status.PLANNED, tenant=sub_tenant,
+                                  serial="XYZ-123", device_type=mx204)
+        at_other_site = make_device(other_site, role="edge")
+        far = make_device(elsewhere, role="cpe", index=1, name=f"far-away-{next_number()}")
         everything_in_metro = [first.pk, second.pk, third.pk, in_building.pk, at_other_site.pk]
+        first_maker = first.device_type.manufacturer
         return [
             ({"name": second.name}, [second.pk]),
             ({"role": "edge"}, [in_building.pk, at_other_site.pk]),
             ({"role": ["edge", "cpe"]}, [in_building.pk, at_other_site.pk, far.pk]),
+            ({"role_id": device_role("cpe").pk}, [far.pk]),
             ({"status": "planned"}, [in_building.pk]),
             ({"index": 1}, [first.pk, far.pk]),
-            ({"manufacturer_id": first.manufacturer_id}, [first.pk, second.pk, third.pk]),
-            ({"manufacturer_id": maker.pk}, [in_building.pk]),
+            ({"device_type_id": first.device_type_id}, [first.pk, second.pk, third.pk]),
+            ({"device_type": mx204.slug}, [in_building.pk]),
+            ({"manufacturer_id": first_maker.pk}, [first.pk, second.pk, third.pk]),
+            ({"manufacturer": mx204.manufacturer.slug}, [in_building.pk]),
+            ({"manufacturer_id": [first_maker.pk, mx204.manufacturer_id]},
+             [first.pk, second.pk, third.pk, in_building.pk]),
+            ({"site_id": site.pk}, [first.pk, second.pk, third.pk, in_building.pk]),
+            ({"site": other_site.slug}, [at_other_site.pk]),
+            ({"region_id": metro.pk}, everything_in_metro),
+            ({"region": metro.parent.slug}, everything_in_metro),
             ({"location_id": metro.pk}, everything_in_metro),
             ({"location_id": metro.parent_id}, everything_in_metro),
             ({"location_id": site.pk}, [first.pk, second.pk, third.pk, in_building.pk]),
@@ -172,7 +190,7 @@ class TestDeviceAPI(APIViewTests):
             ({"tenant_id": tenant.pk}, [first.pk, second.pk, third.pk, in_building.pk]),
             ({"tenant_id": sub_tenant.pk}, [in_building.pk]),
             ({"q": "xyz-1"}, [in_building.pk]),
-            ({"q": "mx20"}, [in_building.pk]),
+            ({"q": "mx20"}, [in_building.pk]),  # the device type's model
             ({"q": far.name}, [far.pk]),
         ]
 
@@ -181,9 +199,14 @@ class TestDeviceAPI(APIViewTests):
         data = api.get(self.detail_url(device)).data
         assert data["location"] == {
             "id": device.location_id, "url": data["location"]["url"], "display": device.location.name,
-            "name": device.location.name, "slug": device.location.slug, "kind": "site",
+            "name": device.location.name, "slug": device.location.slug, "kind": {"value": "site", "label": "Site"},
         }
-        assert set(data["manufacturer"]) == {"id", "url", "display", "name", "slug"}
+        assert set(data["device_type"]) == {"id", "url", "display", "manufacturer", "model", "slug"}
+        assert set(data["device_type"]["manufacturer"]) == {"id", "url", "display", "name", "slug"}
+        assert set(data["role"]) == {"id", "url", "display", "name", "slug"}
+        assert data["role"]["slug"] == "core"
+        assert data["site"]["id"] == device.location_id
+        assert data["site"]["url"].endswith(f"/api/dcim/sites/{device.location_id}/")
         assert data["tenant"]["id"] == device.tenant_id
         assert data["index"] == 1
 
@@ -201,7 +224,7 @@ class TestInterfaceAPI(APIViewTests):
     def create_data(self):
         device = make_device()
         return [
-            {"device": device.pk, "name": "Ethernet1", "role": "customer", "speed": 1000},
+            {"device": device.pk, "name": "Ethernet1", "type": "1000base-t", "role": "customer", "speed": 1000},
             {"device": device.pk, "name": "Ethernet2", "layer": 2, "mode": "access", "enabled": False},
             {"device": {"id": device.pk}, "name": "Loopback0", "layer": 3, "status": "active"},
         ]
@@ -222,13 +245,20 @@ class TestInterfaceAPI(APIViewTests):
         in_building = make_device(building, tenant=sub_tenant, name=f"in-building-{next_number()}")
         uplink = make_interface(in_building, name="Ethernet49", role="uplink", status="active", speed=100000,
                                 mode="tagged")
-        loopback = make_interface(in_building, name="Loopback0", layer=3, enabled=False, speed=1000,
+        loopback = make_interface(in_building, name="Loopback0", type="virtual", layer=3, enabled=False, speed=1000,
                                   description="router id")
         elsewhere = make_interface(make_device(), role="customer", speed=1000)
         everything_at_site = [first.pk, second.pk, third.pk, uplink.pk, loopback.pk]
         return [
             ({"device_id": device.pk}, [first.pk, second.pk, third.pk]),
             ({"device_id": [device.pk, in_building.pk]}, everything_at_site),
+            ({"device": in_building.name}, [uplink.pk, loopback.pk]),
+            ({"device": [in_building.name, device.name]}, everything_at_site),
+            ({"type": "virtual"}, [loopback.pk]),
+            ({"type": ["virtual", "other"]}, [first.pk, second.pk, third.pk, uplink.pk, loopback.pk, elsewhere.pk]),
+            ({"site_id": site.pk}, everything_at_site),
+            ({"site": site.slug}, everything_at_site),
+            ({"region_id": site.parent_id}, everything_at_site),
             ({"name": "Ethernet49"}, [uplink.pk]),
             ({"layer": 3}, [loopback.pk]),
             ({"role": "uplink"}, [uplink.pk]),
@@ -280,7 +310,7 @@ class TestLocationRules:
                             format="json")
         assert response.status_code == 201, response.data
         assert response.data["depth"] == 1
-        assert response.data["parent"]["kind"] == "country"
+        assert response.data["parent"]["kind"] == {"value": "country", "label": "Country"}
 
     def test_kind_cannot_change_to_contain_a_wider_kind(self, api):
         metro = make_location("metro")
@@ -363,8 +393,9 @@ class TestLocationRules:
 
 @pytest.mark.django_db
 class TestDeviceRules:
-    def device(self, location, **fields):
-        return {"name": f"dev-{next_number()}", "location": location.pk, "role": "core", **fields}
+    def device(self, location, role="core", **fields):
+        return {"name": f"dev-{next_number()}", "location": location.pk, "role": device_role(role).pk,
+                "device_type": make_device_type().pk, **fields}
 
     @pytest.mark.parametrize("kind", ["country", "metro"])
     def test_device_must_be_at_a_site_building_or_zone(self, api, kind):
@@ -427,11 +458,12 @@ class TestDeviceRules:
 
     def test_bad_choices_and_unknown_ids(self, api):
         site = make_site()
-        response = api.post(DEVICES, self.device(site, role="router", status="broken", manufacturer=999999,
-                                                 tenant=999999), format="json")
+        response = api.post(DEVICES, {**self.device(site, status="broken", tenant=999999), "role": 999999,
+                                      "device_type": 999999}, format="json")
         assert response.status_code == 400
-        assert set(response.data) == {"role", "status", "manufacturer", "tenant"}
-        response = api.post(DEVICES, {"name": "x", "location": 999999, "role": "core"}, format="json")
+        assert set(response.data) == {"role", "status", "device_type", "tenant"}
+        response = api.post(DEVICES, {"name": "x", "location": 999999, "role": device_role().pk,
+                                      "device_type": make_device_type().pk}, format="json")
         assert response.status_code == 400
         assert "location" in response.data
         assert not Device.objects.exists()
@@ -444,7 +476,7 @@ class TestDeviceRules:
     def test_required_fields(self, api):
         response = api.post(DEVICES, {}, format="json")
         assert response.status_code == 400
-        assert {"name", "location", "role"} <= set(response.data)
+        assert {"name", "role", "device_type"} <= set(response.data)
 
     def test_deleting_a_device_deletes_its_interfaces(self, api):
         interface = make_interface()
@@ -485,11 +517,11 @@ class TestInterfaceRules:
         assert response.status_code == 201, response.data
 
     def test_bad_choices_negative_speed_and_unknown_ids(self, api):
-        response = api.post(INTERFACES, {"device": 999999, "name": "x", "layer": 4, "role": "wan", "status": "up",
-                                         "mode": "trunk", "speed": -1, "untagged_vlan": 999999,
-                                         "tagged_vlans": [999999]}, format="json")
+        response = api.post(INTERFACES, {"device": 999999, "name": "x", "type": "warp-drive", "layer": 4,
+                                         "role": "wan", "status": "up", "mode": "trunk", "speed": -1,
+                                         "untagged_vlan": 999999, "tagged_vlans": [999999]}, format="json")
         assert response.status_code == 400
-        assert set(response.data) == {"device", "layer", "role", "status", "mode", "speed", "untagged_vlan",
+        assert set(response.data) == {"device", "type", "layer", "role", "status", "mode", "speed", "untagged_vlan",
                                       "tagged_vlans"}
         assert not Interface.objects.exists()
 
@@ -521,21 +553,24 @@ def test_build_the_tree_through_the_api(api):
     metro = post(LOCATIONS, {"name": "Paris", "slug": "paris", "kind": "metro", "parent": country["id"]})
     site = post(LOCATIONS, {"name": "Paris 1", "slug": "paris-1", "kind": "site", "parent": metro["id"]})
     maker = post("/api/dcim/manufacturers/", {"name": "Arista", "slug": "arista"})
-    device = post(DEVICES, {"name": "par1-core1", "location": site["id"], "role": "core", "index": 1,
-                            "manufacturer": maker["id"], "tenant": tenant["id"]})
+    device_type = post("/api/dcim/device-types/", {"manufacturer": maker["id"], "model": "7050SX3", "slug": "7050sx3"})
+    role = post("/api/dcim/device-roles/", {"name": "Aggregation", "slug": "aggregation", "color": "ff9800"})
+    device = post(DEVICES, {"name": "par1-core1", "location": site["id"], "role": role["id"], "index": 1,
+                            "device_type": device_type["id"], "tenant": tenant["id"]})
     interface = post(INTERFACES, {"device": device["id"], "name": "Ethernet1", "role": "customer", "speed": 10000})
 
     assert site["depth"] == 2
     assert site["parent"] == {"id": metro["id"], "url": metro["url"], "display": "Paris", "name": "Paris",
-                              "slug": "paris", "kind": "metro"}
+                              "slug": "paris", "kind": {"value": "metro", "label": "Metro"}}
     assert device["location"]["id"] == site["id"]
-    assert device["manufacturer"]["name"] == "Arista"
+    assert device["device_type"]["manufacturer"]["name"] == "Arista"
+    assert device["site"]["id"] == site["id"]
     assert device["tenant"]["name"] == "Acme"
     assert interface["display"] == "par1-core1 Ethernet1"
     assert interface["device"] == {"id": device["id"], "url": device["url"], "display": "par1-core1",
                                    "name": "par1-core1"}
-    assert interface["status"] == "free"
-    assert interface["layer"] == 2
+    assert choice_value(interface["status"]) == "free"
+    assert choice_value(interface["layer"]) == 2
     assert interface["enabled"] is True
 
     assert ids(api.get(LOCATIONS, {"ancestor_id": country["id"]})) == {metro["id"], site["id"]}

@@ -2,10 +2,21 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
 
-from dcim.models import Device, Interface, Location
+from dcim.models import Device, DeviceRole, DeviceType, Interface, Location
 
-from .factories import make_device, make_interface, make_location, make_site, make_vlan
+from .factories import (
+    default_device_type,
+    device_role,
+    make_device,
+    make_device_type,
+    make_interface,
+    make_location,
+    make_manufacturer,
+    make_site,
+    make_vlan,
+)
 
 
 def errors_of(obj):
@@ -47,17 +58,56 @@ class TestLocation:
 
 @pytest.mark.django_db
 class TestDevice:
+    def device(self, role="core", **fields):
+        return Device(role=device_role(role), device_type=default_device_type(), **fields)
+
     def test_placement(self):
         site = make_site()
-        assert list(errors_of(Device(name="x", location=site.parent, role="core"))) == ["location"]
-        Device(name="x", location=make_location("zone", parent=site), role="core").full_clean()
+        assert list(errors_of(self.device(name="x", location=site.parent))) == ["location"]
+        self.device(name="x", location=make_location("zone", parent=site)).full_clean()
 
     def test_duplicates_are_reported_on_their_field(self):
         device = make_device(index=1)
-        assert list(errors_of(Device(name=device.name, location=device.location, role="edge"))) == ["name"]
-        assert list(errors_of(Device(name="other", location=device.location, role="core", index=1))) == ["index"]
-        Device(name="other", location=device.location, role="edge", index=1).full_clean()
-        Device(name="other", location=device.location, role="core").full_clean()
+        assert list(errors_of(self.device("edge", name=device.name, location=device.location))) == ["name"]
+        assert list(errors_of(self.device(name="other", location=device.location, index=1))) == ["index"]
+        self.device("edge", name="other", location=device.location, index=1).full_clean()
+        self.device(name="other", location=device.location).full_clean()
+
+    def test_role_and_device_type_are_required(self):
+        errors = errors_of(Device(name="x", location=make_site()))
+        assert {"role", "device_type"} <= set(errors)
+
+    def test_site_is_the_nearest_site(self):
+        site = make_site()
+        building = make_location("building", parent=site)
+        for location in (site, building, make_location("zone", parent=building), make_location("zone", parent=site)):
+            assert location.site == site
+            assert make_device(location).site == site
+
+    def test_a_location_above_or_outside_a_site_has_none(self):
+        site = make_site()
+        assert site.parent.site is None
+        assert make_location("zone", parent=site.parent).site is None
+
+
+@pytest.mark.django_db
+class TestDeviceTypeAndRole:
+    def test_model_and_slug_are_unique_per_manufacturer(self):
+        device_type = make_device_type()
+        same_maker = DeviceType(manufacturer=device_type.manufacturer, model=device_type.model, slug="other")
+        assert list(errors_of(same_maker)) == ["model"]
+        same_slug = DeviceType(manufacturer=device_type.manufacturer, model="Other", slug=device_type.slug)
+        assert list(errors_of(same_slug)) == ["slug"]
+        DeviceType(manufacturer=make_manufacturer(), model=device_type.model, slug=device_type.slug).full_clean()
+
+    @pytest.mark.parametrize("color", ["00FF00", "0f0", "green", "00ff001", "#00ff0"])
+    def test_colour_is_six_lowercase_hex_digits(self, color):
+        assert list(errors_of(DeviceRole(name="x", slug="x", color=color))) == ["color"]
+
+    def test_a_role_in_use_cannot_be_deleted(self):
+        device = make_device()
+        with pytest.raises(ProtectedError):
+            device.role.delete()
 
     def test_an_unchanged_device_is_valid(self):
         make_device(index=1).full_clean()
@@ -74,6 +124,13 @@ class TestInterface:
         assert list(errors_of(interface)) == ["mode"]
         interface.mode = Interface.Mode.ACCESS
         interface.full_clean()
+
+    def test_type_is_one_of_netbox_values(self):
+        interface = Interface(device=make_device(), name="eth0", type="1000base-t")
+        interface.full_clean()
+        interface.type = "1000BASE-T"
+        assert list(errors_of(interface)) == ["type"]
+        assert Interface(device=make_device(), name="eth0").type == "other"
 
     def test_duplicate_name_is_reported_on_name(self):
         interface = make_interface()

@@ -31,7 +31,7 @@ def test_load_demo_is_idempotent_and_prints_credentials(django_user_model):
     assert django_user_model.objects.get(username="admin").check_password("fixed-password")
     paris = Location.objects.get(slug="par1")
     assert paris.kind == "site" and paris.parent.parent.name == "France"
-    assert set(Device.objects.filter(location=paris).values_list("name", "role", "index")) == {
+    assert set(Device.objects.filter(location=paris).values_list("name", "role__slug", "index")) == {
         ("sw01", "core", 1), ("sw02", "core", 2), ("rb01", "edge", 1), ("rb02", "edge", 2),
     }
     ports = Interface.objects.filter(device__location=paris, device__name="sw01", role="customer")

@@ -4,6 +4,7 @@ from dcim.models import Device, Interface, Location
 from ipam.models import VLAN, IPAddress, L2Domain, Namespace, Prefix
 from tenancy.models import Tenant
 from tests.api_mixins import next_number
+from tests.dcim.factories import default_device_type, device_role
 
 
 def make_tenant(parent=None):
@@ -40,5 +41,6 @@ def make_location(kind="site", parent=None):
 def make_interface(device=None, name="et-0/0/0"):
     if device is None:
         n = next_number()
-        device = Device.objects.create(name=f"router-{n}", location=make_location(), role=Device.Role.EDGE)
+        device = Device.objects.create(name=f"router-{n}", location=make_location(), role=device_role("edge"),
+                                       device_type=default_device_type())
     return Interface.objects.create(device=device, name=name, layer=Interface.Layer.L3)

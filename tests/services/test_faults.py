@@ -275,7 +275,8 @@ class TestRetry:
         Service.objects.filter(pk=service.pk).update(status=status)
         response = api.post(f"{SERVICES}{service.pk}/retry/")
         assert response.status_code == 409
-        assert "in-decommissioning or in-delivery (or failed while being deleted) can be retried" in response.data["detail"]
+        assert "in-decommissioning or in-delivery (or failed while being deleted) can be retried" in \
+            response.data["detail"]
         assert not GeneratorRun.objects.filter(service=service).exists()
 
     def test_it_needs_the_editor_role(self, django_user_model, tmp_path, db):

@@ -21,6 +21,7 @@ from services import runs, services
 from services.generators import Generator, GeneratorError
 from services.models import GeneratorRun, ServiceResource, ServiceType
 
+from ..dcim.factories import default_device_type, device_role
 from .factories import make_site, make_tenant, order_service
 from .generator_fixtures import eager_tasks_fixture  # noqa: F401 - the fixture "eager_tasks"
 
@@ -58,7 +59,8 @@ def site():
 
 @pytest.fixture
 def switch(site):
-    device = Device.objects.create(location=site, name="sw01", role="core", index=1)
+    device = Device.objects.create(location=site, name="sw01", role=device_role("core"), index=1,
+                                   device_type=default_device_type())
     for n in (1, 2):
         Interface.objects.create(device=device, name=f"Ethernet{n}", role="customer", status="free", enabled=False)
     return device

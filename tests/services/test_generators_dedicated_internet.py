@@ -182,7 +182,7 @@ def test_no_free_port_fails_the_run_and_leaves_nothing(inventory):
 
 
 def test_site_without_edge_router_fails_cleanly(inventory):
-    Device.objects.filter(location=inventory, role="edge", index=1).update(index=3)
+    Device.objects.filter(location=inventory, role__slug="edge", index=1).update(index=3)
     service = deliver()
     run = last_run(service)
     assert run.status == "failed" and "Paris 1 has no edge router with index 1" in run.error
