@@ -202,7 +202,9 @@ class Prefix(ConstraintErrorFields, PrimaryModel):
         """Used and total addresses: top-level child prefixes for a container, addresses otherwise."""
         if self.status == self.Status.CONTAINER:
             used, covered_until = 0, -1
-            for network, broadcast in self.get_child_prefixes().order_by("network").values_list(
+            # Widest first among children that start at the same address (a /48 and the /64 and /126
+            # at its start): otherwise the narrow one counts and the wide one looks nested in it.
+            for network, broadcast in self.get_child_prefixes().order_by("network", "prefix_length").values_list(
                 "network", "broadcast"
             ):
                 first, last = unpack(network), unpack(broadcast)
