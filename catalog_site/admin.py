@@ -377,6 +377,15 @@ class CatalogModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
         except ValidationError as exc:
             raise PermissionDenied(" ".join(exc.messages)) from exc
 
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            # Read-only fields receive only the object: the viewer's rights travel with it, as
+            # ``viewer_access``, so that a table drawn there (a prefix's contents, a provider's
+            # services) lists only what the viewer may see.
+            obj.viewer_access = rights(request)
+        return obj
+
     def get_visible_object_or_404(self, request, pk, queryset=None):
         """The object ``pk`` among those the user may see: a hidden one is a 404, like a missing one."""
         return get_object_or_404(rights(request).restrict(queryset) if queryset is not None

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
 from django_filters import fields, widgets
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, filters
 from rest_framework.settings import api_settings
@@ -283,6 +284,13 @@ def tree_range_q(nodes, field_name: str = "", include_self: bool = True) -> Q:
             }
         )
     return query
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class RelatedTextFilter(django_filters.ModelMultipleChoiceFilter):
+    """Related objects by a text key (``?role=core``, ``?device=sw01``, ``?service_type=<slug>``), several
+    allowed; ``field_name`` ends with that key (``role__slug``), ``to_field_name`` names it, and the
+    OpenAPI schema shows a string."""
 
 
 class TreeNodeFilter(django_filters.ModelMultipleChoiceFilter):

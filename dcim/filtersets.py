@@ -10,18 +10,12 @@ import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from catalog_site.filtersets import BaseFilterSet, TreeNodeFilter
+from catalog_site.filtersets import BaseFilterSet, RelatedTextFilter, TreeNodeFilter
 from tenancy.models import Tenant
 
 from . import selectors
 from .choices import InterfaceType, SiteStatus
 from .models import Device, DeviceRole, DeviceType, Interface, Location, Manufacturer
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class RelatedTextFilter(django_filters.ModelMultipleChoiceFilter):
-    """Related objects by a text key (``?role=core``, ``?device=sw01``), several allowed; ``field_name`` ends
-    with that key (``role__slug``), ``to_field_name`` names it."""
 
 
 @extend_schema_field(OpenApiTypes.STR)

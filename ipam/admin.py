@@ -108,14 +108,6 @@ class PrefixAdmin(CatalogModelAdmin):
             fieldsets = [fieldset for fieldset in fieldsets if fieldset[0] != "Contents"]
         return fieldsets
 
-    def get_object(self, request, object_id, from_field=None):
-        prefix = super().get_object(request, object_id, from_field)
-        if prefix is not None:
-            # The contents tables are read-only fields, which receive only the prefix: the viewer's
-            # rights travel with it, so that the tables list only what the viewer may see.
-            prefix.viewer_access = access.for_request(request)
-        return prefix
-
     @admin.display(description="Utilisation")
     def utilization(self, obj):
         usage = obj.get_utilization()

@@ -23,6 +23,7 @@ from catalog_site import access
 from catalog_site.filtersets import (
     BaseFilterSet,
     MultipleTextField,
+    RelatedTextFilter,
     RepeatableCSVWidget,
     StrictBooleanFilter,
     TreeNodeFilter,
@@ -92,12 +93,6 @@ def site_filters(relation: str):
         TreeNodeFilter(relation=relation, queryset=regions(),
                        label="Region (a country's or metro's id), with its subtree"),
     )
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class RelatedTextFilter(django_filters.ModelMultipleChoiceFilter):
-    """Related objects by a text key (``?group=<slug>``, ``?device=<name>``), several allowed;
-    ``field_name`` ends with that key (``l2domain__slug``), ``to_field_name`` names it."""
 
 
 class IntegerInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):

@@ -4,10 +4,8 @@ import contextlib
 
 import django_filters
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
-from catalog_site.filtersets import BaseFilterSet, StrictBooleanFilter, TreeNodeFilter
+from catalog_site.filtersets import BaseFilterSet, RelatedTextFilter, StrictBooleanFilter, TreeNodeFilter
 from dcim.models import Location
 from tenancy.models import Tenant
 
@@ -16,11 +14,6 @@ from .models import GeneratorRun, Parameter, Provider, ProviderAuthorization, Se
 from .schema import NAME_RE
 
 ATTRIBUTE_FILTER_PREFIX = "attr_"
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class SlugFilter(django_filters.ModelMultipleChoiceFilter):
-    """Related objects chosen by slug (several allowed); a slug in the OpenAPI schema."""
 
 
 class ServiceTypeFilterSet(BaseFilterSet):
@@ -69,7 +62,8 @@ class ServiceFilterSet(BaseFilterSet):
       that no service type defines is a 400, as any unknown parameter is.
     """
 
-    service_type = SlugFilter(field_name="service_type__slug", to_field_name="slug", queryset=ServiceType.objects.all())
+    service_type = RelatedTextFilter(field_name="service_type__slug", to_field_name="slug",
+                                     queryset=ServiceType.objects.all())
     service_type_id = django_filters.ModelMultipleChoiceFilter(
         field_name="service_type", queryset=ServiceType.objects.all()
     )

@@ -72,14 +72,6 @@ class ProviderAdmin(CatalogModelAdmin):
             Prefetch("authorizations", queryset=viewer.restrict(
                 ProviderAuthorization.objects.select_related("tenant"))))
 
-    def get_object(self, request, object_id, from_field=None):
-        provider = super().get_object(request, object_id, from_field)
-        if provider is not None:
-            # The services table is a read-only field, which receives only the provider: the
-            # viewer's rights travel with it.
-            provider.viewer_access = access.for_request(request)
-        return provider
-
     @admin.display(description="Service types")
     def type_list(self, obj):
         return ", ".join(service_type.name for service_type in obj.service_types.all())
