@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from catalog_site.models import Token
+from tests.browser import browser  # noqa: F401 - the fixture of the browser tests
 
 
 @pytest.fixture

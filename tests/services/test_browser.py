@@ -5,82 +5,21 @@ they are absent. The page loads the vendored mermaid script from the live server
 so the test also proves that no CDN is needed.
 """
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
 from dcim.models import Location
 from demo.inventory import load_inventory
 from services import services
 from services.models import Service
+from tests.browser import log_in, needs_chromium, pick_autocomplete, save_screenshot, wait_for
 
 from .factories import DOC_WITH_DIAGRAM, dedicated_internet, make_tenant, offer
 from .generator_fixtures import eager_tasks_fixture  # noqa: F401 - "eager_tasks": Deliver runs the generator
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-# The README's screenshot is drawn by this test: into docs/screenshots/ only when asked
-# (``make screenshots`` sets SCREENSHOT_DIR), so that a test run never changes a tracked file.
+# The README's screenshot is drawn by this test (see tests/browser.py for where it goes).
 SCREENSHOT_NAME = "service-documentation.png"
 
-pytestmark = [
-    pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-                       reason=f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"),
-    pytest.mark.django_db(transaction=True),
-]
-
-
-@pytest.fixture
-def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--window-size=1280,1000", f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=DriverService(executable_path=CHROMEDRIVER))
-    driver.implicitly_wait(0)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "profile", ignore_errors=True)
-
-
-def wait_for(driver, condition, timeout=20):
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    # An element of the page being replaced goes stale mid-check: look again.
-    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
-
-
-def log_in(driver, base_url):
-    from selenium.webdriver.common.by import By
-
-    driver.get(f"{base_url}/admin/login/")
-    driver.find_element(By.NAME, "username").send_keys("admin")
-    driver.find_element(By.NAME, "password").send_keys("admin-password")
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    wait_for(driver, lambda d: "/admin/login/" not in d.current_url)
-
-
-def pick_autocomplete(driver, field_id, text):
-    """Choose ``text`` in a Django admin autocomplete (select2) field, as a user would."""
-    from selenium.webdriver.common.by import By
-
-    driver.find_element(By.CSS_SELECTOR, f"#{field_id} + .select2 .select2-selection").click()
-    search = wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR,
-                                                       ".select2-container--open .select2-search__field"))
-    search.send_keys(text)
-    option = wait_for(driver, lambda d: next((o for o in d.find_elements(By.CSS_SELECTOR, ".select2-results__option")
-                                              if o.text == text), None))
-    option.click()
+pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 
 def test_order_suggestions_lifecycle_and_documentation(browser, live_server, admin_user, eager_tasks, tmp_path):
@@ -146,9 +85,7 @@ def test_order_suggestions_lifecycle_and_documentation(browser, live_server, adm
     assert svg.is_displayed()
     assert "rb01 edge" in svg.text and "Internet" in svg.text
     assert not browser.find_element(By.CSS_SELECTOR, '[data-service-panel="service-details"]').is_displayed()
-    screenshot = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / SCREENSHOT_NAME
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(screenshot))
+    save_screenshot(browser, SCREENSHOT_NAME)
 
     # A hostile documentation value: the handler is gone, the diagram is still drawn.
     services.service_set_generated_attributes(service=service, attributes={
