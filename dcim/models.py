@@ -1,5 +1,7 @@
 """Locations, manufacturers, device types and roles, devices and interfaces."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
@@ -218,6 +220,66 @@ class Device(ConstraintErrorFields, PrimaryModel):
             )
 
 
+# A run of digits or of letters; anything else (/, -, ., :) only separates them.
+NATURAL_PART = re.compile(r"([0-9]+)|([a-z]+)", re.ASCII)
+# Two characters of length before each number: the longest name (64 characters) makes at most 128.
+NAME_KEY_LENGTH = 128
+
+
+def format_speed(mbps: int | None) -> str:
+    """A speed in Mbps (``Interface.speed``) as people write it: 100M, 1G, 2.5G, 10G, 100G, 1.6T."""
+    if mbps is None:
+        return ""
+    for unit, size in (("T", 1_000_000), ("G", 1000)):
+        if mbps >= size:
+            return f"{mbps / size:g}{unit}"
+    return f"{mbps}M"
+
+
+def natural_name_key(name: str) -> str:
+    """The key that sorts interface names as a person reads them: Ethernet2 before Ethernet10, et-0/0/2
+    before et-0/0/10, Ethernet1/1 before Ethernet1/10 and Ethernet2.
+
+    Letters are lowercased; each number is written as its length (two digits) then its digits without
+    leading zeros, so that a shorter number sorts first; punctuation is dropped. The key holds nothing
+    but ``[0-9a-z]``, which every collation (SQLite's binary, PostgreSQL's locales) orders alike, digits
+    first. Names that differ only in case or punctuation share a key: the name breaks the tie.
+    """
+    parts = []
+    for number, letters in NATURAL_PART.findall(name.lower()):
+        if number:
+            number = number.lstrip("0") or "0"
+            parts.append(f"{len(number):02d}{number}")
+        else:
+            parts.append(letters)
+    return "".join(parts)
+
+
+class InterfaceQuerySet(models.QuerySet):
+    """Keeps ``name_key`` right on the paths that skip ``Interface.save()`` (bulk writes, ``update``)."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.name_key = natural_name_key(obj.name)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs, fields = list(objs), list(fields)
+        if "name" in fields:
+            for obj in objs:
+                obj.name_key = natural_name_key(obj.name)
+            fields.append("name_key")
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs):
+        if "name" in kwargs and "name_key" not in kwargs:  # bulk_update passes both, as expressions
+            if not isinstance(kwargs["name"], str):
+                raise TypeError("Interface names are updated as strings, so that their sort key follows.")
+            kwargs["name_key"] = natural_name_key(kwargs["name"])
+        return super().update(**kwargs)
+
+
 class Interface(ConstraintErrorFields, PrimaryModel):
     """A port or logical interface of a device.
 
@@ -263,11 +325,16 @@ class Interface(ConstraintErrorFields, PrimaryModel):
         "ipam.VLAN", on_delete=models.SET_NULL, null=True, blank=True, related_name="untagged_interfaces"
     )
     tagged_vlans = models.ManyToManyField("ipam.VLAN", blank=True, related_name="tagged_interfaces")
+    # The natural sort key of ``name`` (``natural_name_key``), kept on every save: the database sorts
+    # and pages interfaces in the order people read them.
+    name_key = models.CharField(max_length=NAME_KEY_LENGTH, editable=False, default="")
+
+    objects = InterfaceQuerySet.as_manager()
 
     constraint_error_fields = {"dcim_interface_unique_device_name": "name"}
 
     class Meta:
-        ordering = ["device__name", "name"]
+        ordering = ["device__name", "device_id", "name_key", "name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["device", "name"],
@@ -275,10 +342,20 @@ class Interface(ConstraintErrorFields, PrimaryModel):
                 violation_error_message="This device already has an interface with this name.",
             ),
         ]
-        indexes = [models.Index(fields=["role", "status"], name="dcim_interface_role_status")]
+        indexes = [
+            models.Index(fields=["role", "status"], name="dcim_interface_role_status"),
+            models.Index(fields=["device", "name_key"], name="dcim_interface_device_name_key"),
+        ]
 
     def __str__(self):
         return f"{self.device.name} {self.name}" if self.device_id else self.name
+
+    def save(self, *args, **kwargs):
+        self.name_key = natural_name_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        super().save(*args, **kwargs)
 
     def clean(self):
         super().clean()

@@ -31,11 +31,6 @@ PREFIX_POOL = "Customer prefixes pool"
 FREE_PORT = {"status": Interface.Status.FREE, "enabled": False, "mode": "", "untagged_vlan": None, "description": ""}
 
 
-def natural_key(name: str) -> list:
-    """Sort key that puts Ethernet4 before Ethernet10."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
 def choose_port(candidates: list[Interface]) -> Interface | None:
     """The switch with the most free capable ports, then the lowest index; its first port by name."""
     by_switch: dict[int, list[Interface]] = {}
@@ -45,7 +40,7 @@ def choose_port(candidates: list[Interface]) -> Interface | None:
         return None
     ports = min(by_switch.values(), key=lambda ports: (
         -len(ports), ports[0].device.index if ports[0].device.index is not None else 1 << 16, ports[0].device.name))
-    return min(ports, key=lambda port: natural_key(port.name))
+    return min(ports, key=lambda port: port.name_key)  # Ethernet4 before Ethernet10
 
 
 class DedicatedInternetGenerator(Generator):
