@@ -82,15 +82,15 @@ def attribute_write_refusal(attribute: dict, *, service: Service | None) -> str 
     """
     modifier = attribute["modifier"]
     if modifier == "r":
-        return "Set by the service's generator; users cannot write it (modifier r)."
+        return "Set by the system (the service's generator); it cannot be written."
     if service is None:
         return None
     if modifier == "rw":
-        return "Set when the service is ordered; it cannot change afterwards (modifier rw)."
+        return "Set when the service is ordered; it cannot be changed afterwards."
     lifecycle = service.lifecycle
     if not lifecycle.allows_update(service.status):
         allowed = ", ".join(lifecycle.update_path)
-        return f"Can change only while the service is {allowed}; it is {service.status} (modifier rw+)."
+        return f"Can be changed later, but only while the service is {allowed}; it is {service.status}."
     return None
 
 

@@ -4,8 +4,11 @@
   (also where "Add service" leads when no type is chosen);
 - the order and change forms are built from the type (``forms.build_service_form``);
 - the change page has a Documentation tab (sanitised markdown, mermaid diagrams drawn in the page),
-  lifecycle buttons for the legal transitions only, Reconcile and Plan buttons when the type has a
-  generator, and the service's generator runs, newest first, with the log of a run still working.
+  the resources the service owns (named for people, linked: ``resources``), lifecycle buttons for
+  the legal transitions only, Reconcile and Plan buttons when the type has a generator, and the
+  service's generator runs, newest first, with the log of a run still working;
+- Decommission (and deleting a service that decommissions it) first shows what will be given back,
+  and the message after a transition says where the service ended up (``outcome``).
 Every write calls ``services.services``, like the API.
 """
 
@@ -24,46 +27,25 @@ from catalog_site import access, finalizers
 from catalog_site.admin import METADATA_FIELDSET, CatalogInline, CatalogModelAdmin
 
 from .. import providers, runs, services
-from ..models import GeneratorRun, LifecycleEvent, Parameter, Service, ServiceResource, ServiceType
+from ..lifecycle import Status
+from ..models import GeneratorRun, LifecycleEvent, Parameter, Service, ServiceType
 from ..selectors import catalog_entries, deletion_blocker, documentation_sections
-from .forms import BASE_FIELDS, attribute_field_names, build_service_form
+from . import outcome
+from .forms import BASE_FIELDS, attribute_field_names, build_service_form, modifier_help
 from .provider_admin import ProviderAdmin  # noqa: F401 - registers the providers admin
+from .resources import service_resources
 from .run_admin import GeneratorRunAdmin, service_runs  # noqa: F401 - registers the runs admin
 
 ICON_DIR = Path(__file__).resolve().parent.parent / "static" / "services" / "icons"
 SHIPPED_ICONS = frozenset(path.stem for path in ICON_DIR.glob("*.svg"))
+# Transitions that give resources back (and what they do, in a sentence): their button leads to a
+# confirmation page that lists what will be given back.
+CONFIRMED_TARGETS = {Status.IN_DECOMMISSIONING: "decommissioned"}
 
 
 def icon_url(icon: str) -> str | None:
     """The static URL of a shipped icon named ``icon``, or None (the icon is then shown as text)."""
     return static(f"services/icons/{icon}.svg") if icon in SHIPPED_ICONS else None
-
-
-class ServiceResourceInline(CatalogInline, admin.TabularInline):
-    """What the service owns (filled by its generator); read-only."""
-
-    model = ServiceResource
-    extra = 0
-    can_delete = False
-    fields = ("role", "object_type", "object_id", "object_display", "created")
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("content_type").prefetch_related("object")
-
-    @admin.display(description="Type")
-    def object_type(self, obj):
-        return f"{obj.content_type.app_label}.{obj.content_type.model}"
-
-    @admin.display(description="Object")
-    def object_display(self, obj):
-        return str(obj.object) if obj.object is not None else "(deleted)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class LifecycleEventInline(CatalogInline, admin.TabularInline):
@@ -87,15 +69,22 @@ class LifecycleEventInline(CatalogInline, admin.TabularInline):
 class ServiceAdmin(CatalogModelAdmin):
     """Services: ordered from the catalog page, edited within the modifier and lifecycle rules."""
 
-    list_display = ("service_identifier", "service_type", "tenant", "location", "provider", "status", "version",
+    list_display = ("service_identifier", "service_type", "tenant", "location", "provider", "status_badge", "version",
                     "last_updated")
     list_filter = ("status", "service_type", "provider")
     list_select_related = ("service_type", "tenant", "location", "provider")
     search_fields = ("service_identifier", "account_reference", "description")
     autocomplete_fields = ("tenant",)
-    inlines = (ServiceResourceInline, LifecycleEventInline)
+    inlines = (LifecycleEventInline,)
     change_form_template = "admin/services/service/change_form.html"
     change_list_template = "admin/services/service/change_list.html"
+    delete_confirmation_template = "admin/services/service/delete_confirmation.html"
+
+    # -- the list --------------------------------------------------------------------------------
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="service-status service-status-{}">{}</span>', obj.status,
+                           obj.get_status_display())
 
     # -- the form, built from the service type -------------------------------------------------
     def ordered_type(self, request) -> ServiceType | None:
@@ -169,6 +158,16 @@ class ServiceAdmin(CatalogModelAdmin):
     def deletion_waits(self, obj) -> bool:
         return super().deletion_waits(obj) or obj.status not in obj.lifecycle.deletable
 
+    def render_delete_form(self, request, context):
+        """Deleting a service that still holds resources decommissions it first: the page lists what goes back."""
+        obj = context.get("object")
+        if obj is not None and obj.deleting_since is None and obj.status not in obj.lifecycle.deletable:
+            context["given_back"] = service_resources(obj, request=request, admin_site=self.admin_site)
+            if not obj.finalizers:
+                # The page says it in people's words; the base's warning would speak of finalizers.
+                return admin.ModelAdmin.render_delete_form(self, request, context)
+        return super().render_delete_form(request, context)
+
     def has_delete_permission(self, request, obj=None):
         if obj is not None and services.deletion_refusal(obj):
             return False
@@ -220,15 +219,22 @@ class ServiceAdmin(CatalogModelAdmin):
         return TemplateResponse(request, "admin/services/catalog.html", context)
 
     def transition_view(self, request, object_id):
-        """POST ``to`` and ``version``: a lifecycle transition, with the API's messages."""
+        """POST ``to`` and ``version``: a lifecycle transition, with the API's messages.
+
+        GET ``?to=`` of a transition that gives resources back (Decommission) shows its confirmation
+        page, whose form POSTs here.
+        """
+        if request.method == "GET" and request.GET.get("to") in CONFIRMED_TARGETS:
+            return self.confirm_transition_view(request, object_id, request.GET["to"])
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         service = self._changeable_service(request, object_id)
         to = request.POST.get("to", "")
+        since_run = outcome.last_run_id(service)
         try:
             with transaction.atomic():
-                updated = services.service_transition(service=service, to=to, user=request.user,
-                                                      version=int(request.POST.get("version", "")))
+                services.service_transition(service=service, to=to, user=request.user,
+                                            version=int(request.POST.get("version", "")))
         except ValueError:
             messages.error(request, "The form did not carry the version of the service; reload the page.")
         except services.IllegalTransition as exc:
@@ -236,9 +242,30 @@ class ServiceAdmin(CatalogModelAdmin):
         except services.VersionConflict as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{updated}: {service.status} → {updated.status}"
-                                      + (" and deleted." if updated.pk is None else f" (version {updated.version})."))
+            # Committed: an eager run has ended, a worker's may still be queued; the message says which.
+            messages.add_message(request, *outcome.after_transition(service, since_run=since_run))
         return self._back_to(service)
+
+    def confirm_transition_view(self, request, object_id, to: str):
+        """The confirmation page of ``to``: what the service holds and what becomes of each, Confirm or Cancel."""
+        service = self._changeable_service(request, object_id)
+        if not service.lifecycle.allows(service.status, to):
+            messages.error(request, f"{service} is {outcome.status_phrase(service.status)}: it cannot be "
+                                    f"{CONFIRMED_TARGETS[to]} now.")
+            return self._back_to(service)
+        label = service.lifecycle.label(service.status, to)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label} {service}?",
+            "opts": self.opts,
+            "original": service,
+            "to": to,
+            "action_label": label,
+            "resources": service_resources(service, request=request, admin_site=self.admin_site),
+            "transition_url": reverse("admin:services_service_transition", args=[service.pk]),
+            "cancel_url": reverse("admin:services_service_change", args=[service.pk]),
+        }
+        return TemplateResponse(request, "admin/services/service/confirm_transition.html", context)
 
     def _back_to(self, service: Service):
         """The service's page, or the list once the service is gone (its deletion finished)."""
@@ -323,8 +350,10 @@ class ServiceAdmin(CatalogModelAdmin):
             lifecycle = obj.lifecycle
             can_change = self.has_change_permission(request, obj)
             context["lifecycle_actions"] = [
-                {"to": to, "label": lifecycle.label(obj.status, to)} for to in lifecycle.targets(obj.status)
+                {"to": to, "label": lifecycle.label(obj.status, to), "confirm": to in CONFIRMED_TARGETS}
+                for to in lifecycle.targets(obj.status)
             ] if can_change else []
+            context["service_resources"] = service_resources(obj, request=request, admin_site=self.admin_site)
             context["transition_url"] = reverse("admin:services_service_transition", args=[obj.pk])
             context["documentation_sections"] = documentation_sections(obj)
             context["generator_actions"] = self.generator_actions(request, obj)
@@ -359,17 +388,17 @@ class ServiceTypeAdmin(CatalogModelAdmin):
     @admin.display(description="Attributes")
     def attribute_table(self, obj):
         rows = format_html_join(
-            "", "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "", "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (a["name"], a["label"], a["kind"], a["modifier"], "yes" if a["required"] else "",
+                (a["label"], a["name"], a["kind"], modifier_help(a), "yes" if a["required"] else "",
                  ", ".join(f"{c['value']} ({c['label']})" for c in a["choices"]),
                  a["description"])
                 for a in obj.attributes
             ),
         )
         return format_html(
-            "<table><thead><tr><th>Name</th><th>Label</th><th>Kind</th><th>Modifier</th><th>Required</th>"
-            "<th>Choices</th><th>Description</th></tr></thead><tbody>{}</tbody></table>", rows,
+            "<table><thead><tr><th>Label</th><th>Name in the API</th><th>Kind</th><th>Who sets it</th>"
+            "<th>Required</th><th>Choices</th><th>Description</th></tr></thead><tbody>{}</tbody></table>", rows,
         )
 
 

@@ -2,9 +2,10 @@
 
 Each attribute becomes a field: a choice a select whose options show label and description, a
 suggested-values attribute a text input with a ``<datalist>`` (literal values, or the parameter's
-values read at each form), a description the help text. Whatever a user may not write now
-(``r`` always, ``rw`` after ordering, ``rw+`` outside the update states) is read-only, with the
-service layer's own sentence as the reason.
+values read at each form), a description the help text, followed by who sets the value in plain
+words ("Set when ordered, cannot be changed", "Can be changed later", "Set by the system"), not the
+modifier's code. Whatever a user may not write now (``r`` always, ``rw`` after ordering, ``rw+``
+outside the update states) is read-only; the service layer decides, the form only shows it.
 
 The form does not save the model itself: its validation step calls ``service_create`` or
 ``service_update``, which check everything under the service's row lock and save. The errors
@@ -20,6 +21,7 @@ from catalog_site import access, finalizers
 from catalog_site.admin import AccessCheckedForm
 
 from .. import services
+from ..lifecycle import Status
 from ..models import Service, ServiceType
 from ..schema import is_documentation
 from ..selectors import suggested_values
@@ -29,6 +31,38 @@ ATTRIBUTE_PREFIX = "attr_"
 BASE_FIELDS = ("service_identifier", "account_reference", "tenant", "location", "description")
 
 
+# Who sets an attribute, by modifier, in the words of the people who order services.
+MODIFIER_HELP = {
+    "r": "Set by the system.",
+    "rw": "Set when ordered, cannot be changed.",
+    "rw+": "Can be changed later.",
+}
+
+
+def status_words(status: str) -> str:
+    return Status(status).label.lower() if status in Status.values else status
+
+
+def modifier_help(attribute: dict, service: Service | None = None) -> str:
+    """Who sets ``attribute`` and when it can change, for people; with ``service``, as things stand for it."""
+    modifier = attribute["modifier"]
+    text = MODIFIER_HELP.get(modifier, "")
+    if modifier != "rw+" or service is None:
+        return text
+    lifecycle = service.lifecycle
+    if not lifecycle.allows_update(service.status):
+        return f"Can be changed later, but not while the service is {status_words(service.status)}."
+    if lifecycle.update_path[service.status] == Status.IN_DELIVERY:
+        return "Can be changed later; a change delivers the service again."
+    return text
+
+
+def identity_help(service: Service) -> str:
+    """Why the identifier, tenant or site of ``service`` are read-only, for people."""
+    editable = " or ".join(status_words(status) for status in sorted(service.lifecycle.identity_editable))
+    return f"Set when ordered; can be changed only while the service is {editable or 'never'}."
+
+
 def choice_label(choice: dict) -> str:
     return f"{choice['label']} — {choice['description']}" if choice["description"] else choice["label"]
 
@@ -36,7 +70,7 @@ def choice_label(choice: dict) -> str:
 def attribute_field(attribute: dict, *, service: Service | None) -> forms.Field:
     """The form field of one attribute, read-only when the service layer would refuse a write."""
     refusal = services.attribute_write_refusal(attribute, service=service)
-    help_text = " ".join(part for part in (attribute["description"], refusal or "") if part)
+    help_text = " ".join(part for part in (attribute["description"], modifier_help(attribute, service)) if part)
     suggestions = suggested_values(attribute)
     kind = attribute["kind"]
     options = {"label": attribute["label"], "help_text": help_text, "required": attribute["required"],
@@ -89,7 +123,7 @@ class ServiceForm(AccessCheckedForm, forms.ModelForm):
                 refusal = services.identity_write_refusal(name, service=service)
                 if refusal and name in self.fields:
                     self.fields[name].disabled = True
-                    self.fields[name].help_text = refusal
+                    self.fields[name].help_text = identity_help(service)
         for field in self.fields.values():
             attribute = getattr(field, "attribute", None)
             if attribute is not None:

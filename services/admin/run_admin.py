@@ -8,6 +8,8 @@ from catalog_site.admin import CatalogModelAdmin
 
 from .. import runs
 from ..models import GeneratorRun
+from ..schema import is_documentation
+from .resources import model_kind
 
 SERVICE_PAGE_RUNS = 20  # the runs shown on a service's page; the runs list has them all
 
@@ -19,16 +21,41 @@ def run_log_html(run: GeneratorRun):
     return format_html('<pre class="generator-run-log">{}</pre>', "\n".join(lines))
 
 
-def changes_html(changes: list[dict]):
+def documentation_links(service) -> dict[str, tuple[str, str]]:
+    """The service's documentation attributes: name -> (its tab on the service page, the tab's title)."""
+    if service is None:
+        return {}
+    page = reverse("admin:services_service_change", args=[service.pk])
+    return {a["name"]: (f"{page}#{a['name']}", str(a["annotations"].get("web_title") or a["label"]))
+            for a in service.service_type.attributes if is_documentation(a)}
+
+
+def field_change_html(name: str, old, new, documentation: dict):
+    """One changed field; a documentation text (pages of markdown) is a link to its tab instead."""
+    if name in documentation:
+        url, title = documentation[name]
+        what = "written" if old is None else "cleared" if new is None else "rewritten"
+        return format_html('{}: {}, <a href="{}">see the {} tab</a>', name, what, url, title)
+    return format_html("{}: {} → {}", name, repr(old), repr(new))
+
+
+def changes_html(changes: list[dict], service=None):
+    """A run's changes as a table; ``service``'s documentation is linked, not copied in."""
     if not changes:
         return format_html('<p class="help">{}</p>', "No change.")
+    documentation = documentation_links(service)
+    service_id = service.pk if service is not None else None
+
+    def fields_html(change):
+        own = documentation if change["model"] == "services.service" and change.get("id") == service_id else {}
+        return format_html_join("; ", "{}", ((field_change_html(name, old, new, own),)
+                                             for name, (old, new) in change.get("fields", {}).items()))
+
     rows = format_html_join(
-        "", "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-        ((c["action"], c["model"], c["display"],
-          "; ".join(f"{name}: {old!r} → {new!r}" for name, (old, new) in c.get("fields", {}).items()))
-         for c in changes),
+        "", '<tr><td>{}</td><td><span title="{}">{}</span></td><td>{}</td><td>{}</td></tr>',
+        ((c["action"], c["model"], model_kind(c["model"]), c["display"], fields_html(c)) for c in changes),
     )
-    return format_html('<table class="generator-run-changes"><thead><tr><th>Action</th><th>Model</th>'
+    return format_html('<table class="generator-run-changes"><thead><tr><th>Action</th><th>Type</th>'
                        "<th>Object</th><th>Fields</th></tr></thead><tbody>{}</tbody></table>", rows)
 
 
@@ -83,4 +110,4 @@ class GeneratorRunAdmin(CatalogModelAdmin):
 
     @admin.display(description="Changes")
     def change_table(self, obj):
-        return changes_html(obj.changes)
+        return changes_html(obj.changes, obj.service)

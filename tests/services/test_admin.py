@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 ADD = reverse("admin:services_service_add")
 CATALOG = reverse("admin:services_service_catalog")
-RW_MESSAGE = "Set when the service is ordered; it cannot change afterwards (modifier rw)."
+RW_MESSAGE = "Set when the service is ordered; it cannot be changed afterwards."
 
 
 def change_url(service):
@@ -157,13 +157,22 @@ class TestChangeForm:
         assert "disabled" in field_html(response, "attr_port_type")
         assert "disabled" not in field_html(response, "attr_bandwidth")
         assert "disabled" in field_html(response, "tenant") and "disabled" in field_html(response, "location")
-        assert RW_MESSAGE in response.content.decode()
-        assert 'name="attr_documentation"' not in response.content.decode()
+        html = response.content.decode()
+        assert "Public addresses given to the customer. Set when ordered, cannot be changed." in html
+        assert "Committed bandwidth of the port. Can be changed later; a change delivers the service again." in html
+        assert "Set when ordered; can be changed only while the service is draft." in html  # tenant, site
+        assert "modifier" not in html
+        assert 'name="attr_documentation"' not in html
         in_delivery = make_service("in-delivery")
         response = admin_client.get(change_url(in_delivery))
         assert "disabled" in field_html(response, "attr_bandwidth")
-        assert ("Can change only while the service is draft, active, failed; it is in-delivery (modifier rw+)."
-                in response.content.decode())
+        assert "Can be changed later, but not while the service is in delivery." in response.content.decode()
+
+    def test_order_form_says_who_sets_what(self, admin_client):
+        html = admin_client.get(ADD, {"service_type": "dedicated-internet"}).content.decode()
+        assert "Committed bandwidth of the port. Can be changed later." in html
+        assert "Public addresses given to the customer. Set when ordered, cannot be changed." in html
+        assert "modifier" not in html and "rw+" not in html
 
     def test_tampered_rw_value_is_ignored(self, admin_client):
         service = make_service("active")
@@ -244,7 +253,11 @@ class TestLifecycleButtons:
         messages = [str(m) for m in response.context["messages"]]
         if to in DEFAULT.targets(start):
             assert (service.status, service.version) == (to, 2)
-            assert messages == [f"{service}: {start} → {to} (version 2)."]
+            where = f"{service} is {Status(to).label.lower()} (version 2)"
+            if to in DEFAULT.working:  # its run is queued (this test's transaction never commits)
+                assert len(messages) == 1 and messages[0].startswith(f"{where}: its ") and " is queued. " in messages[0]
+            else:
+                assert messages == [f"{where}."]
         else:
             assert (service.status, service.version) == (start, 1)
             targets = ", ".join(DEFAULT.targets(start)) or "none"
@@ -289,7 +302,9 @@ class TestTypesAndParametersAdmin:
 
         service_type = ServiceType.objects.get(slug="dedicated-internet")
         html = admin_client.get(reverse("admin:services_servicetype_change", args=[service_type.pk])).content.decode()
-        assert "<code>bandwidth</code>" in html and "rw+" in html and "1000 (One Gigabit)" in html
+        assert "<td>Bandwidth</td><td><code>bandwidth</code></td><td>choice</td><td>Can be changed later.</td>" in html
+        assert "<td>Set when ordered, cannot be changed.</td>" in html and "<td>Set by the system.</td>" in html
+        assert "rw+" not in html and "1000 (One Gigabit)" in html
         assert admin_client.get(reverse("admin:services_servicetype_add")).status_code == 403
 
     def test_parameter_admin(self, admin_client):

@@ -14,8 +14,8 @@ from .factories import dedicated_internet, make_service, make_site, make_tenant,
 
 pytestmark = pytest.mark.django_db
 
-R_MESSAGE = "Set by the service's generator; users cannot write it (modifier r)."
-RW_MESSAGE = "Set when the service is ordered; it cannot change afterwards (modifier rw)."
+R_MESSAGE = "Set by the system (the service's generator); it cannot be written."
+RW_MESSAGE = "Set when the service is ordered; it cannot be changed afterwards."
 
 
 def url(service, action=""):
@@ -28,7 +28,7 @@ def patch(api, service, version=None, **body):
 
 
 def rw_plus_message(status):
-    return f"Can change only while the service is draft, active, failed; it is {status} (modifier rw+)."
+    return f"Can be changed later, but only while the service is draft, active, failed; it is {status}."
 
 
 class TestModifiers:

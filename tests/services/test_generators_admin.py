@@ -1,6 +1,8 @@
-"""Generator runs in the admin: the runs table of a service, Reconcile and Plan buttons, the run pages."""
+"""Generator runs in the admin: the runs table of a service, Reconcile and Plan buttons, the run pages; and the
+service page for people: its resources named and linked, Decommission confirmed, where a transition ended up."""
 
 import re
+import types
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -127,3 +129,246 @@ def test_buttons_need_the_editor_role(client, django_user_model, inventory, acti
     assert "data-generator-action" not in client.get(change_url(service)).content.decode()
     assert client.post(reverse(f"admin:services_service_{action}", args=[service.pk])).status_code == 403
     assert GeneratorRun.objects.filter(service=service).count() == 1
+
+
+# -- the service page for people: resources, run changes, decommission, messages ---------------------
+
+def resources_of(html: str) -> list[tuple[str, str, str]]:
+    """(type, name, link) of each row of the service page's resources table (or a confirmation's)."""
+    rows = re.findall(r'<td class="service-resource-kind">(.*?)</td>\s*<td class="service-resource-name">(.*?)</td>',
+                      html, re.DOTALL)
+    result = []
+    for kind, cell in rows:
+        link = re.search(r'href="([^"]+)"', cell)
+        result.append((kind, re.sub(r"<[^>]+>", "", cell), link.group(1) if link else ""))
+    return result
+
+
+def delivered_objects(service):
+    from dcim.models import Interface
+    from ipam.models import IPAddress, NumberPool, Prefix
+
+    vlan = VLAN.objects.get(name=f"vlan__{service.service_identifier}")
+    return types.SimpleNamespace(
+        vlan=vlan, pool=NumberPool.objects.get(name="Customer vlan pool"),
+        prefix=Prefix.objects.get(description=f"Dedicated Internet {service.service_identifier}"),
+        port=Interface.objects.select_related("device").get(description__startswith=f"{service.service_identifier} "),
+        router_interface=Interface.objects.select_related("device").get(
+            description=f"Dedicated Internet {service.service_identifier}"),
+        gateway=IPAddress.objects.get(description=f"Gateway of {service.service_identifier}"))
+
+
+def admin_change(obj):
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def expected_resources(objects) -> list[tuple[str, str, str]]:
+    o = objects
+    return [
+        ("VLAN id from pool Customer vlan pool", str(o.vlan.vid), admin_change(o.pool)),
+        ("VLAN", f"VLAN {o.vlan.vid} ({o.vlan.name})", admin_change(o.vlan)),
+        ("Prefix", o.prefix.prefix, admin_change(o.prefix)),
+        ("Interface", f"{o.port.name} on {o.port.device.name}", admin_change(o.port)),
+        ("Interface", f"{o.router_interface.name} on {o.router_interface.device.name}",
+         admin_change(o.router_interface)),
+        ("IP address", o.gateway.address, admin_change(o.gateway)),
+    ]
+
+
+def test_service_page_names_and_links_every_resource(admin_client, inventory):
+    service = deliver()
+    html = admin_client.get(change_url(service)).content.decode()
+    assert resources_of(html) == expected_resources(delivered_objects(service))
+    assert "ipam.numberallocation" not in html and "vlan_id:" not in html
+    assert 'data-resource-role="gateway_ip_address"' in html and "<td>Gateway IP address</td>" in html
+
+
+def test_a_resource_deleted_by_hand_says_so(admin_client, inventory):
+    from ipam.models import IPAddress
+
+    service = deliver()
+    IPAddress.objects.filter(description="Gateway of DI-12345").delete()
+    shown = resources_of(admin_client.get(change_url(service)).content.decode())
+    assert shown[-1] == ("IP address", "(deleted meanwhile)", "")
+
+
+@pytest.mark.parametrize(("role", "label"), [("gateway_ip_address", "Gateway IP address"), ("vlan_id", "VLAN ID"),
+                                             ("dedicated_interfaces", "Dedicated interfaces"), ("uplink", "Uplink")])
+def test_roles_read_as_words(role, label):
+    from services.admin.resources import role_label
+
+    assert role_label(role) == label
+
+
+def test_a_draft_holds_nothing(admin_client, inventory):
+    html = admin_client.get(change_url(order())).content.decode()
+    assert resources_of(html) == [] and "The service holds nothing yet" in html
+
+
+def test_the_resources_are_read_in_one_query_per_kind(rf, admin_user, inventory, django_assert_num_queries):
+    from django.contrib import admin
+
+    from services.admin.resources import service_resources
+
+    service = deliver()
+    request = rf.get("/")
+    request.user = admin_user
+    # The rows, then one query per kind of object (number allocations, VLANs, prefixes, interfaces, addresses).
+    with django_assert_num_queries(6):
+        described = service_resources(service, request=request, admin_site=admin.site)
+    assert len(described) == 6 and all(resource.url for resource in described)
+
+
+def test_a_resource_of_another_tenant_is_not_named(client, django_user_model, inventory):
+    from tenancy.models import Tenant
+
+    service = deliver()
+    objects = delivered_objects(service)
+    editor = django_user_model.objects.create_user("acme-editor", password="pw", is_staff=True)
+    Membership.objects.create(user=editor, tenant=service.tenant, role=Membership.Role.EDITOR)
+    client.force_login(editor)
+    shown = resources_of(client.get(change_url(service)).content.decode())
+    assert shown == expected_resources(objects)  # the customer's own objects and the shared ones, linked
+    # Someone moved the VLAN to another customer: the service still holds it, the editor may not see it.
+    VLAN.objects.filter(pk=objects.vlan.pk).update(tenant=Tenant.objects.get(slug="globex"))
+    html = client.get(change_url(service)).content.decode()
+    assert ("VLAN", "(not visible to you)", "") in resources_of(html)
+    start = html.index('id="service-resources"')
+    table = html[start:html.index("</table>", start)]
+    assert objects.vlan.name not in table and admin_change(objects.vlan) not in table
+
+
+def test_run_changes_link_to_the_documentation_instead_of_copying_it(admin_client, inventory):
+    service = deliver()
+    run = last_run(service)
+    documentation = service.attributes["documentation"]
+    html = admin_client.get(run_url(run)).content.decode()
+    assert f'documentation: written, <a href="{change_url(service)}#documentation">see the Service documentation ' \
+           "tab</a>" in html
+    assert "```mermaid" not in html and documentation.splitlines()[0] not in html
+    assert '<span title="ipam.vlan">VLAN</span>' in html  # the kind of each object, for people
+
+
+def test_decommission_asks_for_confirmation_naming_what_goes_back(admin_client, inventory):
+    service = deliver()
+    objects = delivered_objects(service)
+    page = admin_client.get(change_url(service)).content.decode()
+    confirm_url = f"{transition_url(service)}?to=in-decommissioning"
+    assert f'href="{confirm_url}" data-transition="in-decommissioning"' in page.replace("&amp;", "&")
+    response = admin_client.get(confirm_url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert resources_of(html) == expected_resources(objects)
+    assert "Given back to its pool" in html and "Freed for other services" in html and "Deleted" in html
+    assert 'name="csrfmiddlewaretoken"' in html and f'value="{service.version}"' in html
+    assert f'href="{change_url(service)}" class="button cancel-link"' in html
+    service.refresh_from_db()
+    assert service.status == "active"  # showing the page changes nothing
+
+    with committed():
+        response = admin_client.post(transition_url(service), {"to": "in-decommissioning",
+                                                                "version": service.version})
+    service.refresh_from_db()
+    assert response.status_code == 302 and service.status == "decommissioned"
+    assert not service.resources.exists() and not VLAN.objects.filter(pk=objects.vlan.pk).exists()
+
+
+def test_decommission_needs_a_csrf_token_and_a_legal_status(client, admin_user, inventory):
+    from django.test import Client
+
+    service = deliver()
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(admin_user)
+    response = csrf_client.post(transition_url(service), {"to": "in-decommissioning", "version": service.version})
+    assert response.status_code == 403
+    service.refresh_from_db()
+    assert service.status == "active"
+    client.force_login(admin_user)
+    draft = order("DI-DRAFT")
+    response = client.get(f"{transition_url(draft)}?to=in-decommissioning", follow=True)
+    assert messages_of(response) == ["DI-DRAFT is draft: it cannot be decommissioned now."]
+    assert client.get(f"{transition_url(draft)}?to=active").status_code == 405
+
+
+def test_decommission_page_follows_the_tenant_rules(client, django_user_model, inventory):
+    service = deliver()
+    user = django_user_model.objects.create_user("someone", password="pw", is_staff=True)
+    client.force_login(user)
+    confirm_url = f"{transition_url(service)}?to=in-decommissioning"
+    assert client.get(confirm_url).status_code == 404  # another tenant's service: not there
+    membership = Membership.objects.create(user=user, tenant=service.tenant, role=Membership.Role.VIEWER)
+    assert client.get(confirm_url).status_code == 403  # a viewer reads, does not decommission
+    membership.role = Membership.Role.EDITOR
+    membership.save()
+    assert client.get(confirm_url).status_code == 200
+
+
+def test_deleting_an_active_service_says_what_goes_back(admin_client, inventory):
+    service = deliver()
+    objects = delivered_objects(service)
+    html = admin_client.get(reverse("admin:services_service_delete", args=[service.pk])).content.decode()
+    assert "deleting it decommissions it first" in html
+    assert resources_of(html) == expected_resources(objects)
+    assert "finalizer" not in html.lower()  # said in people's words
+    draft = order("DI-DRAFT")
+    html = admin_client.get(reverse("admin:services_service_delete", args=[draft.pk])).content.decode()
+    assert "decommissions it first" not in html
+
+
+def test_deliver_with_a_queued_run_says_where_to_watch(admin_client, inventory):
+    service = order()
+    # The test's transaction never commits: the run is still queued when the page answers, as with a busy worker.
+    response = admin_client.post(transition_url(service), {"to": "in-delivery", "version": 1}, follow=True)
+    run = last_run(service)
+    assert messages_of(response) == [
+        f'DI-12345 is in delivery (version 2): its provision run <a href="{run_url(run)}">#{run.pk}</a> is queued. '
+        "Follow it under Generator runs below, or on the run's page; the service moves on when the run ends."]
+
+
+def transition_url(service):
+    return reverse("admin:services_service_transition", args=[service.pk])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliver_says_where_the_service_ended_up(admin_client, eager_tasks):
+    from demo.inventory import load_inventory
+
+    from .factories import dedicated_internet
+
+    load_inventory()
+    dedicated_internet()
+    service = order()
+    response = admin_client.post(transition_url(service), {"to": "in-delivery", "version": 1}, follow=True)
+    service.refresh_from_db()
+    assert service.status == "active"
+    assert messages_of(response) == [f"DI-12345 is active (version {service.version})."]
+    response = admin_client.post(transition_url(service), {"to": "in-decommissioning", "version": service.version},
+                                 follow=True)
+    service.refresh_from_db()
+    assert messages_of(response) == [
+        f"DI-12345 is decommissioned (version {service.version}): everything it held is given back."]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_delivery_says_why(admin_client, eager_tasks, monkeypatch):
+    from demo.inventory import load_inventory
+    from services.generators import GeneratorError
+    from services.generators.dedicated_internet import DedicatedInternetGenerator
+
+    from .factories import dedicated_internet
+
+    load_inventory()
+    dedicated_internet()
+    service = order()
+
+    def no_port(self, bandwidth):
+        raise GeneratorError("No free customer port of 1000 Mbps or more on the core switches of Paris 1.")
+
+    monkeypatch.setattr(DedicatedInternetGenerator, "customer_port", no_port)
+    response = admin_client.post(transition_url(service), {"to": "in-delivery", "version": 1}, follow=True)
+    service.refresh_from_db()
+    run = last_run(service)
+    assert service.status == "failed"
+    assert messages_of(response) == [
+        f'DI-12345 is failed (version {service.version}): its provision run <a href="{run_url(run)}">#{run.pk}</a> '
+        "failed: No free customer port of 1000 Mbps or more on the core switches of Paris 1."]
