@@ -22,6 +22,7 @@ from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import NestedObjects, NotRelationField, get_fields_from_path, model_ngettext
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_permission_codename
@@ -35,7 +36,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy
 from mptt.admin import DraggableMPTTAdmin
 
-from . import access, finalizers
+from . import access, bulk_edit, finalizers
+from .admin_bulk import ImportExportAdminMixin
 from .models import Token
 from .status_admin import show_statuses
 
@@ -331,8 +333,11 @@ def delete_selected(modeladmin, request, queryset):
     return None
 
 
-class CatalogModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class CatalogModelAdmin(ScopedAdminMixin, ImportExportAdminMixin, admin.ModelAdmin):
     """Base admin: tenant-scoped (see the module), timestamps read-only, a sensible page size.
+
+    Inventory models get Import and Export on their list page (``catalog_site.admin_bulk``) and the
+    action "Edit selected …" (``catalog_site.bulk_edit``), both scoped and checked like a form.
 
     Scoped models are listed to any staff user with a membership or the model's view permission
     (they see their rows); shared models (no tenant) to every staff user.
@@ -448,6 +453,8 @@ class CatalogModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
         actions = super().get_actions(request)
         if "delete_selected" in actions:
             actions["delete_selected"] = (delete_selected, *actions["delete_selected"][1:])
+        if IS_POPUP_VAR not in request.GET:
+            actions.update(bulk_edit.actions_for(self, request))
         return actions
 
     def log_deletions(self, request, queryset):

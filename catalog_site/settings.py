@@ -49,7 +49,6 @@ if os.environ.get("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + os.environ["SECURE_PROXY_SSL_HEADER"].upper().replace("-", "_"), "https")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -62,11 +61,16 @@ INSTALLED_APPS = [
     "mptt",
     "django_celery_beat",
     "catalog_site",
+    # The admin with the catalog's site (sidebar, dashboard, search), after catalog_site so that
+    # catalog_site/templates/admin/ overrides its templates.
+    "catalog_site.apps.CatalogAdminConfig",
     "tenancy",
     "dcim",
     "ipam",
     "services",
     "demo",
+    # After catalog_site: its templates under admin/import_export/ override the library's.
+    "import_export",
 ]
 
 MIDDLEWARE = [
@@ -259,6 +263,12 @@ if _cache_redis:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": os.environ.get("CACHE_DIR") or str(BASE_DIR / "var" / "cache")}}
+
+# Import and export from the admin's list pages (django-import-export, catalog_site.importexport): every
+# import in one transaction, rolled back whole when a row fails; the uploaded file waits between the
+# preview and the confirmation in the cache under a random key (not in a file named by the form).
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 
 LOGGING = {
     "version": 1,
