@@ -46,12 +46,13 @@ check: install
 fuzz: install
 	scripts/fuzz.sh
 
-## screenshots: draw the README's screenshot again (docs/screenshots/; needs chromium and chromium-driver)
+## screenshots: draw the README's screenshots again (docs/screenshots/; needs chromium and chromium-driver)
 screenshots: install
-	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/services/test_browser.py
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider $(wildcard tests/*/test_browser*.py)
 
 bench: install
 	$(PY) bench/allocation.py
+	$(PY) bench/admin_dashboard.py
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* .pytest_cache

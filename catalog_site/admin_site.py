@@ -28,6 +28,10 @@ SCHEDULING_FIRST_MODEL = "PeriodicTask"
 class CatalogAdminSite(admin.AdminSite):
     """The admin site of the catalog (see the module docstring)."""
 
+    site_header = "The catalog"
+    site_title = "The catalog"
+    index_title = "Dashboard"
+
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)
         inventory = [app for app in app_list if app["app_label"] not in SCHEDULING_APPS]
