@@ -15,12 +15,11 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import reset_database, summary  # noqa: E402
+from bench.common import measure_reads, reset_database  # noqa: E402
 
 DB_NAME = os.environ.get("BENCH_DB", "catalog_bench_access")
 os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
@@ -53,19 +52,7 @@ def load(customers: int, devices_per_customer: int):
 
 
 def measure(client, url: str, rounds: int) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client.get(url)  # warm-up
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        response = client.get(url)
-        samples.append(time.perf_counter() - start)
-        assert response.status_code == 200, response.content[:200]
-    with CaptureQueriesContext(connection) as queries:
-        rows = len(client.get(url).json()["results"])
-    return {**summary(samples), "rows": rows, "queries": len(queries)}
+    return measure_reads(client, url, rounds, lambda response: {"rows": len(response.json()["results"])})
 
 
 def main():

@@ -18,13 +18,12 @@ import argparse
 import json
 import os
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import reset_database, summary  # noqa: E402
+from bench.common import measure_reads, reset_database  # noqa: E402
 
 DB_NAME = os.environ.get("BENCH_DB", "catalog_bench_dashboard")
 os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
@@ -68,19 +67,7 @@ def load(services: int) -> None:
 
 
 def measure(client, url: str, rounds: int) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client.get(url)  # warm-up
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        response = client.get(url)
-        samples.append(time.perf_counter() - start)
-        assert response.status_code == 200, response.content[:200]
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    return {**summary(samples), "queries": len(queries)}
+    return measure_reads(client, url, rounds)
 
 
 def main():

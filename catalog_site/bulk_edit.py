@@ -164,6 +164,8 @@ def apply_and_report(model_admin, request, queryset, wanted: dict) -> list[str]:
     using = router.db_for_write(model)
     try:
         with transaction.atomic(using=using):
+            if hasattr(model, "lock_tree"):  # a tree's writers take the tree before any of its rows
+                model().lock_tree()
             locked = model._base_manager.using(using).select_for_update().filter(
                 pk__in=list(queryset.values_list("pk", flat=True))).order_by("pk")
             changed, errors = apply_changes(model_admin, request, list(locked), wanted)

@@ -50,7 +50,12 @@ def is_deleting(obj) -> bool:
 
 
 def lock(obj) -> dict:
-    """The stored ``finalizers`` and ``deleting_since`` of ``obj``, its row locked until the transaction ends."""
+    """The stored ``finalizers`` and ``deleting_since`` of ``obj``, its row locked until the transaction ends.
+
+    A tree node takes its tree's lock first, as every writer of the tree does (``TreeModel.lock_tree``).
+    """
+    if hasattr(obj, "lock_tree"):
+        obj.lock_tree()
     stored = (type(obj)._base_manager.select_for_update().filter(pk=obj.pk)
               .values("finalizers", "deleting_since").first())
     if stored is None:

@@ -170,6 +170,15 @@ class TreeModel(MPTTModel, PrimaryModel):
     def _tree_lock_name(self) -> str:
         return f"tree:{self._meta.label_lower}"
 
+    def lock_tree(self) -> None:
+        """Take this model's tree lock until the transaction ends (re-entrant).
+
+        Every writer of a tree takes it before any row lock of the tree: an MPTT write updates the
+        bounds of many rows, so a writer that locked one row first (``finalizers.lock``) and then waited
+        for the tree would deadlock with the writer that holds the tree and updates that row.
+        """
+        advisory_lock(self._tree_lock_name())
+
     def _refresh_tree_fields(self) -> None:
         opts = self._mptt_meta
         tree_fields = [opts.tree_id_attr, opts.left_attr, opts.right_attr, opts.level_attr]
@@ -184,13 +193,13 @@ class TreeModel(MPTTModel, PrimaryModel):
 
     def save(self, *args, **kwargs):
         with transaction.atomic():
-            advisory_lock(self._tree_lock_name())
+            self.lock_tree()
             self._refresh_tree_fields()
             return super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         with transaction.atomic():
-            advisory_lock(self._tree_lock_name())
+            self.lock_tree()
             self._refresh_tree_fields()
             return super().delete(*args, **kwargs)
 

@@ -235,6 +235,11 @@ class InterfaceDeviceFilter(ObeyedListFilter):
         return queryset.filter(device_id=as_id(value))
 
 
+def site_filter_link(site) -> str:
+    """A site (one the viewer may see, or None) as a link to the same list filtered by it."""
+    return format_html('<a href="?site_id={}">{}</a>', site.pk, site.name) if site is not None else ""
+
+
 # -- devices and interfaces --------------------------------------------------------------------------------
 
 @admin.register(Device)
@@ -276,8 +281,7 @@ class DeviceAdmin(CatalogModelAdmin):
 
     @admin.display(description="Site")
     def site_column(self, device):
-        site = device.shown_site
-        return format_html('<a href="?site_id={}">{}</a>', site.pk, site.name) if site else ""
+        return site_filter_link(device.shown_site)
 
     @admin.display(description="Location", ordering="location__name")
     def location_column(self, device):
@@ -376,8 +380,7 @@ class InterfaceAdmin(CatalogModelAdmin):
 
     @admin.display(description="Site")
     def site_column(self, interface):
-        site = interface.shown_site
-        return format_html('<a href="?site_id={}">{}</a>', site.pk, site.name) if site else ""
+        return site_filter_link(interface.shown_site)
 
     @admin.display(description="Speed", ordering="speed")
     def speed_column(self, interface):

@@ -2,6 +2,7 @@
 
 import random
 import threading
+import time
 
 import pytest
 from django.db import close_old_connections, connection
@@ -168,3 +169,56 @@ def test_concurrent_inserts_and_moves_match_a_rebuild():
     after = tree_columns()
     changed = {pk: (before[pk], after[pk]) for pk in before if before[pk] != after[pk]}
     assert not changed, f"{len(changed)} of {len(before)} nodes differ from a rebuild, e.g. {list(changed.items())[:5]}"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_that_locks_a_node_waits_for_the_tree_first():
+    """The deadlock the API fuzzer met (a 503 on DELETE of a region): a request locks a node's row for its
+    finalizers and then waits for the tree, while the tree's holder updates that row. Every writer now takes
+    the tree before any row, so the second writer simply waits for the first."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row and advisory locks need PostgreSQL; SQLite serialises every writer anyway")
+    from django.db import transaction
+
+    from catalog_site import finalizers
+
+    root = Tenant.objects.create(name="Root", slug="root")
+    node = Tenant.objects.create(name="Leaf", slug="leaf", parent=root)
+    holder_has_tree, locker_starts = threading.Event(), threading.Event()
+    errors = []
+
+    def holder():  # holds the tree, then writes the node's row (as an MPTT shift does)
+        try:
+            with transaction.atomic():
+                root.lock_tree()
+                holder_has_tree.set()
+                locker_starts.wait(10)
+                time.sleep(0.5)  # let the other writer reach its lock (it must wait for the tree, not hold the row)
+                Tenant.objects.filter(pk=node.pk).update(description="written while holding the tree")
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def locker():  # as the API's DELETE: lock the row for its finalizers, then delete (which takes the tree)
+        try:
+            holder_has_tree.wait(10)
+            locker_starts.set()
+            with transaction.atomic():
+                stored = Tenant.objects.get(pk=node.pk)
+                finalizers.lock(stored)
+                stored.delete()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=locker)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert not Tenant.objects.filter(pk=node.pk).exists()
+    assert tree_is_consistent()
