@@ -262,8 +262,11 @@ class Access:
     def refusal(self, obj, action: str) -> str:
         opts = type(obj)._meta
         if tenant_id_of(obj, action) is None:
+            permission = f"'{opts.app_label}.{action}_{opts.model_name}'"
+            if tenant_path(type(obj)) is SELF:  # a tenant without a parent: nobody's membership reaches it
+                return f"You may not {action} a top-level {opts.verbose_name}: that needs the {permission} permission."
             return (f"You may not {action} this {opts.verbose_name}: it is shared infrastructure and needs the "
-                    f"'{opts.app_label}.{action}_{opts.model_name}' permission.")
+                    f"{permission} permission.")
         return (f"You may not {action} this {opts.verbose_name}: that needs the "
                 f"{ROLE_NAME[write_rank(type(obj))]} role on its tenant.")
 

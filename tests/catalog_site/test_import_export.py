@@ -324,7 +324,7 @@ def test_a_new_object_goes_only_where_the_user_may_write(world, as_user):
     rows = [{"slug": "gamma", "name": "Gamma", "parent": ""}]
     errors = row_errors(preview(client, Tenant, encode(rows, "csv")))
     assert [(number, column) for number, column, _ in errors] == [(1, "__all__")], errors
-    assert "You may not add this tenant" in errors[0][2]
+    assert "You may not add a top-level tenant" in errors[0][2]
     assert not Tenant.objects.filter(slug="gamma").exists()
     response = import_rows(client, Tenant, [{"slug": "alpha-lab", "name": "Alpha lab", "parent": "alpha"}])
     assert response.status_code == 302

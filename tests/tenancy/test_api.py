@@ -166,3 +166,21 @@ class TestMembershipAPI(APIViewTests):
         response = api.post(self.list_url(), {"user": membership.user_id, "tenant": membership.tenant_id},
                             format="json")
         assert response.status_code == 400, response.data
+
+
+@pytest.mark.django_db
+def test_a_member_is_told_that_a_top_level_tenant_needs_the_permission():
+    """A membership reaches a tenant's subtree, never above it: a new tenant without a parent is refused
+    with a reason that speaks of tenants (not of "shared infrastructure")."""
+    from django.core.exceptions import PermissionDenied
+
+    from catalog_site import access
+
+    user = get_user_model().objects.create_user("tenant-admin")
+    tenant = make_tenant()
+    Membership.objects.create(user=user, tenant=tenant, role="admin")
+    viewer = access.for_user(user)
+    viewer.check_write(Tenant(name="Below", slug="below", parent=tenant), "add")  # inside the subtree: allowed
+    with pytest.raises(PermissionDenied) as refused:
+        viewer.check_write(Tenant(name="New", slug="new"), "add")
+    assert str(refused.value) == "You may not add a top-level tenant: that needs the 'tenancy.add_tenant' permission."
