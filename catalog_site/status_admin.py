@@ -27,15 +27,16 @@ def when(moment) -> str:
     return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else ""
 
 
-def admin_link(obj) -> str:
-    """``obj`` named, linked to its admin page when it has one."""
+def admin_link(obj, text=None) -> str:
+    """``obj`` named (or ``text``), linked to its admin page when it has one."""
     if obj is None:
         return "-"
+    text = obj if text is None else text
     try:
         url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
     except NoReverseMatch:
-        return str(obj)
-    return format_html('<a href="{}">{}</a>', url, obj)
+        return str(text)
+    return format_html('<a href="{}">{}</a>', url, text)
 
 
 @admin.display(description="Statuses")

@@ -26,6 +26,7 @@ from catalog_site.admin import (
     rights,
 )
 from catalog_site.admin_filters import ObeyedListFilter, TenantSubtreeFilter, as_id
+from catalog_site.status_admin import admin_link
 
 from .models import Device, DeviceRole, DeviceType, Interface, Location, Manufacturer, format_speed
 
@@ -375,8 +376,7 @@ class InterfaceAdmin(CatalogModelAdmin):
 
     @admin.display(description="Device", ordering="device__name")
     def device_link(self, interface):
-        return format_html('<a href="{}">{}</a>', reverse("admin:dcim_device_change", args=[interface.device_id]),
-                           interface.device.name)
+        return admin_link(interface.device, interface.device.name)
 
     @admin.display(description="Site")
     def site_column(self, interface):

@@ -29,6 +29,7 @@ from catalog_site.admin import (
     rights,
 )
 from catalog_site.admin_filters import TenantSubtreeFilter
+from catalog_site.status_admin import admin_link
 from dcim.admin import location_filters
 
 from . import selectors
@@ -104,12 +105,6 @@ def cells(*values):
     return format_html_join("", "<td>{}</td>", ((value,) for value in values))
 
 
-def change_link(obj, text=None):
-    """A link to ``obj``'s admin change page, reading ``text`` (the object itself by default)."""
-    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, obj if text is None else text)
-
-
 # -- the prefix tree and utilisation, for a page of prefixes (computed in ipam.selectors) -----------
 
 def utilization_bar(usage: dict):
@@ -164,7 +159,7 @@ def child_prefix_rows(parent, children, viewer: access.Access, *, until: int, ma
     between them marked "Available" (with a link to allocate each, for those who may add prefixes)."""
     depths = selectors.nesting_depths([(unpack(child.network), unpack(child.broadcast)) for child in children])
     rows = [((unpack(child.network), child.prefix_length),
-             format_html("<tr>{}</tr>", cells(indented_prefix(change_link(child), depth), child.get_status_display(),
+             format_html("<tr>{}</tr>", cells(indented_prefix(admin_link(child), depth), child.get_status_display(),
                                               child.role, child.tenant or "", child.description)))
             for child, depth in zip(children, depths, strict=True)]
     for block in selectors.free_blocks(parent, until, CHILD_LIMIT):
@@ -266,7 +261,7 @@ class PrefixAdmin(IPAMListMedia, CatalogModelAdmin):
         return children_table(
             viewer.restrict(obj.get_child_ip_addresses().select_related("interface__device")),
             ("Address", "Status", "Role", "DNS name", "Interface"),
-            lambda address: cells(change_link(address), address.get_status_display(), address.get_role_display(),
+            lambda address: cells(admin_link(address), address.get_status_display(), address.get_role_display(),
                                   address.dns_name,
                                   address.interface if viewer.can_see(address.interface) and address.interface
                                   else ""),
@@ -306,11 +301,11 @@ class IPAddressAdmin(IPAMListMedia, CatalogModelAdmin):
 
     @admin.display(description="Device", ordering="interface__device__name")
     def assigned_device(self, obj):
-        return change_link(obj.interface.device, obj.interface.device.name) if obj.interface else ""
+        return admin_link(obj.interface.device, obj.interface.device.name) if obj.interface else ""
 
     @admin.display(description="Interface", ordering="interface__name")
     def assigned_interface(self, obj):
-        return change_link(obj.interface, obj.interface.name) if obj.interface else ""
+        return admin_link(obj.interface, obj.interface.name) if obj.interface else ""
 
 
 @admin.register(L2Domain)
@@ -324,7 +319,7 @@ class L2DomainAdmin(CatalogModelAdmin):
 
 def carrier_item(interface, is_tagged: bool):
     """An interface as its device and its name, each a link to its page; marked if it carries the VLAN tagged."""
-    device, name = change_link(interface.device, interface.device.name), change_link(interface, interface.name)
+    device, name = admin_link(interface.device, interface.device.name), admin_link(interface, interface.name)
     if is_tagged:
         return format_html('<li>{} {} <span class="ipam-tagged">tagged</span></li>', device, name)
     return format_html("<li>{} {}</li>", device, name)

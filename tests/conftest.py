@@ -29,3 +29,13 @@ def api(token_key):
 @pytest.fixture
 def anonymous_api():
     return APIClient()
+
+
+@pytest.fixture
+def as_user(client):
+    """``as_user(user)``: the Django test client, logged in as ``user`` (for the admin's pages)."""
+    def log_in(user):
+        client.force_login(user)
+        return client
+
+    return log_in

@@ -130,14 +130,6 @@ def world(django_user_model):
                                  superuser=superuser)
 
 
-@pytest.fixture
-def as_user(client):
-    def log_in(user):
-        client.force_login(user)
-        return client
-
-    return log_in
-
 
 def registered():
     return sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)

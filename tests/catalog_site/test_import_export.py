@@ -109,13 +109,6 @@ def world(django_user_model):
                                  viewer=viewer, root=root)
 
 
-@pytest.fixture
-def as_user(client):
-    def log_in(user):
-        client.force_login(user)
-        return client
-    return log_in
-
 
 # -- every model -----------------------------------------------------------------------------------
 

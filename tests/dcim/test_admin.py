@@ -24,12 +24,6 @@ from .factories import (
 )
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def make_one(model):
     if model is Location:
         return make_site()

@@ -37,11 +37,6 @@ DEVICES = reverse("admin:dcim_device_changelist")
 INTERFACES = reverse("admin:dcim_interface_changelist")
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
 
 def shown(response) -> list:
     return list(response.context["cl"].result_list)

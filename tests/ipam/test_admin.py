@@ -9,12 +9,6 @@ from ipam.models import VLAN, IPAddress, L2Domain, Namespace, Prefix
 from .factories import make_interface, make_ip, make_l2domain, make_namespace, make_prefix, make_tenant, make_vlan
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def make_one(model):
     tenant = make_tenant()
     if model is Namespace:

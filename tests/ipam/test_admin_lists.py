@@ -28,11 +28,6 @@ ADDRESSES = reverse("admin:ipam_ipaddress_changelist")
 VLANS = reverse("admin:ipam_vlan_changelist")
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
 
 @pytest.fixture
 def world(django_user_model):
