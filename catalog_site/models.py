@@ -224,6 +224,8 @@ class Token(models.Model):
     without ``write_enabled`` only reads: the API refuses it every unsafe method (403).
     """
 
+    record_changes = False  # a credential: its changes are not shown to others
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     digest = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(max_length=8, editable=False)
@@ -266,6 +268,8 @@ class ExternalIdentity(models.Model):
     Such a user is created on the first authenticated request with no password, no staff flag and
     no membership, hence no access to any tenant until one is granted.
     """
+
+    record_changes = False  # a credential's mapping, touched by every login
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="external_identities")
@@ -343,6 +347,8 @@ class ObjectStatus(ChangeTrackedModel):
     object type, and ``tenant_access_path = None`` only says that ``Access.restrict`` cannot.
     """
 
+    record_changes = False  # reports replaced whole by their source, at any rate
+
     tenant_access_path = None
 
     object_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
@@ -383,3 +389,71 @@ class ObjectStatus(ChangeTrackedModel):
         if self.object_type_id is not None and not (model and issubclass(model, PrimaryModel)):
             raise ValidationError({"object_type": "Only primary objects (devices, prefixes, services...) carry "
                                                   "statuses."})
+
+
+class ObjectChange(models.Model):
+    """One create, update or delete of a recorded object: who, when, in which request or run, before and after.
+
+    Written by ``catalog_site.changelog`` for every model of the catalog's apps (a model opts out with
+    ``record_changes = False``: derived indexes, bookkeeping rows, credentials). ``request_id`` groups
+    the changes of one HTTP request or management command, ``run_id`` those of one generator run (no
+    foreign key: the record outlives the run, the object, and even its service). ``tenant`` is the
+    object's tenant when it changed, so that a change is seen under the same rules as its object;
+    no database constraint, so that a deleted tenant's history stays hidden rather than shared.
+    ``prechange_data`` and ``postchange_data`` hold the object's concrete fields (foreign keys by id).
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Updated"
+        DELETE = "delete", "Deleted"
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        WEB = "web", "Web (admin)"
+        RUN = "run", "Generator run"
+        COMMAND = "command", "Management command"
+        SYSTEM = "system", "System"
+
+    record_changes = False
+
+    time = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+")
+    user_name = models.CharField(max_length=150, blank=True, help_text="The user's name, kept if the user goes.")
+    token = models.ForeignKey(Token, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                              help_text="The API token of the request, if it came with one.")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SYSTEM)
+    request_id = models.UUIDField(null=True, blank=True, db_index=True,
+                                  help_text="Groups the changes of one request or management command.")
+    run_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True,
+                                            help_text="Groups the changes of one generator run.")
+    service_identifier = models.CharField(max_length=100, blank=True,
+                                          help_text="The service whose run made the change.")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    object_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    object_repr = models.CharField(max_length=200)
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+                               blank=True, related_name="+")
+    prechange_data = models.JSONField(null=True, blank=True)
+    postchange_data = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = "object change"
+        indexes = [models.Index(fields=["object_type", "object_id", "-id"], name="catalog_change_object")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.object_repr}"
+
+    @property
+    def object_label(self) -> str:
+        object_type = ContentType.objects.get_for_id(self.object_type_id)
+        return f"{object_type.app_label}.{object_type.model}"
+
+    def diff(self) -> dict:
+        """``{field: [before, after]}`` for the fields that differ (every field of a creation or deletion)."""
+        before, after = self.prechange_data or {}, self.postchange_data or {}
+        return {name: [before.get(name), after.get(name)] for name in {**before, **after}
+                if before.get(name) != after.get(name)}

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "catalog_site.changelog.ChangeContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -250,6 +251,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A queued run whose message was lost (the broker down or flushed when it was sent) is sent again by
 # the periodic sweep (services.resend_lost_runs, every 30 s) once it has waited this many seconds.
 RUN_RESEND_AFTER = int(os.environ.get("RUN_RESEND_AFTER", "20"))
+
+# The change log (catalog_site.changelog): records older than this many days are deleted by the
+# scheduled purge (catalog_site.purge_changelog, daily); 0 keeps them all.
+CHANGELOG_RETENTION_DAYS = int(os.environ.get("CHANGELOG_RETENTION_DAYS", "90"))
 
 # The cache carries what must be shared between processes outside the database, such as the log
 # lines of a generator run while its transaction is open. Redis when one is configured; otherwise

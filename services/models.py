@@ -286,6 +286,8 @@ class ServiceResource(models.Model):
 class LifecycleEvent(models.Model):
     """One entry of a service's history: an order, a transition or an update, and who asked for it."""
 
+    record_changes = False  # itself a history (of the service's statuses)
+
     tenant_access_path = "service__tenant"
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="events")
@@ -315,6 +317,8 @@ class GeneratorRun(models.Model):
     so that other connections can follow it; they are stored here when it ends.
     """
 
+    record_changes = False  # bookkeeping of the run that groups its changes
+
     tenant_access_path = "service__tenant"
 
     class Action(models.TextChoices):
@@ -343,6 +347,9 @@ class GeneratorRun(models.Model):
     duration = models.DurationField(null=True, blank=True, help_text="Time of the last attempt.")
     attempts = models.PositiveSmallIntegerField(default=0)
     task_id = models.CharField(max_length=64, blank=True, help_text="The Celery task that executes the run.")
+    reverted_at = models.DateTimeField(null=True, blank=True, help_text="When the run's changes were reverted.")
+    reverted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
 
     class Meta:
         ordering = ["-pk"]

@@ -29,6 +29,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
+from catalog_site import changelog
 from catalog_site.locks import session_lock
 
 from . import providers, services
@@ -300,6 +301,12 @@ def execute_run(run_id: int, *, task_id: str | None = None) -> GeneratorRun:
         return _execute(run_id, task_id)
 
 
+def run_change_context(run: GeneratorRun, service: Service):
+    """The change log's context of ``run``: its changes are grouped by the run's id, on behalf of its requester."""
+    return changelog.change_context(source="run", run_id=run.pk, service_identifier=service.service_identifier,
+                                    user=run.requested_by)
+
+
 def _execute(run_id: int, task_id: str | None) -> GeneratorRun:
     run = _start(run_id, task_id)
     if run is None:
@@ -313,8 +320,9 @@ def _execute(run_id: int, task_id: str | None) -> GeneratorRun:
             return run  # another delivery of the task finished it while this one waited for the lock
         run_log.write(f"{run.get_action_display()} run #{run.pk} of {service} ({service.status}), "
                       f"attempt {run.attempts}.")
-        succeeded, changes, error = _perform(run, service, run_log)
-        _finish(run, service, run_log, succeeded=succeeded, changes=changes, error=error)
+        with run_change_context(run, service):
+            succeeded, changes, error = _perform(run, service, run_log)
+            _finish(run, service, run_log, succeeded=succeeded, changes=changes, error=error)
     run_log.forget()
     return run
 
@@ -391,6 +399,7 @@ def abandon_run(run_id: int, *, error: str) -> GeneratorRun | None:
             return run
         run_log = RunLog(run)
         run_log.write(f"Gave up: {error}")
-        _finish(run, service, run_log, succeeded=False, changes=[], error=error)
+        with run_change_context(run, service):
+            _finish(run, service, run_log, succeeded=False, changes=[], error=error)
     run_log.forget()
     return run

@@ -89,6 +89,8 @@ class NumberAllocation(ChangeTrackedModel):
 class NumberFreeRange(models.Model):
     """A run of free numbers of a number pool."""
 
+    record_changes = False  # a derived index, rebuilt from the recorded rows: not in the change log
+
     tenant_access_path = None  # the free-space index: internal, never listed to users
 
     pool = models.ForeignKey(NumberPool, on_delete=models.CASCADE, related_name="free_ranges")
@@ -217,6 +219,8 @@ class FreeSpace(models.Model):
     them, because free space belongs to the container, not to a pool.
     """
 
+    record_changes = False  # a derived index, rebuilt from the recorded rows: not in the change log
+
     tenant_access_path = None  # internal index, never listed to users
 
     class Kind(models.TextChoices):
@@ -239,6 +243,8 @@ class FreeBlock(models.Model):
     The blocks of one index are disjoint and as large as alignment allows (no two free buddies),
     so "the smallest free block that fits" and "the lowest free address" are each one indexed query.
     """
+
+    record_changes = False  # a derived index, rebuilt from the recorded rows: not in the change log
 
     space = models.ForeignKey(FreeSpace, on_delete=models.CASCADE, related_name="blocks")
     network = models.BinaryField(max_length=16)
