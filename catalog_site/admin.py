@@ -391,6 +391,10 @@ class CatalogModelAdmin(ScopedAdminMixin, ImportExportAdminMixin, admin.ModelAdm
             obj.viewer_access = rights(request)
         return obj
 
+    def history_view(self, request, object_id, extra_context=None):
+        """The History tab: the object's change log with diffs (``catalog_site.changelog_admin``)."""
+        return changelog_admin.history_view(self, request, object_id, extra_context)
+
     def get_visible_object_or_404(self, request, pk, queryset=None):
         """The object ``pk`` among those the user may see: a hidden one is a 404, like a missing one."""
         return get_object_or_404(rights(request).restrict(queryset) if queryset is not None
@@ -721,3 +725,5 @@ class TokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+from . import changelog_admin  # noqa: E402 - registers the change log's admin; the History tab

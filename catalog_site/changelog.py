@@ -110,6 +110,9 @@ def is_recorded(model) -> bool:
 def recorded_fields(model) -> tuple[tuple[str, str], ...]:
     """(name, attname) of the concrete fields recorded for ``model``: binary columns are derived, left out."""
     excluded = set(getattr(model, "changelog_exclude_fields", ()))
+    tree = getattr(model, "_mptt_meta", None)
+    if tree is not None:  # a tree's bookkeeping (lft, rght, tree_id, level) is derived from the parents
+        excluded.update((tree.left_attr, tree.right_attr, tree.tree_id_attr, tree.level_attr))
     return tuple((f.name, f.attname) for f in model._meta.concrete_fields
                  if f.name not in excluded and f.get_internal_type() != "BinaryField")
 

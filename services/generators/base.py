@@ -20,6 +20,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 
+from catalog_site import changelog
 from ipam import allocation
 from ipam.models import IPAddressAllocation, IPAddressPool, NumberAllocation, NumberPool, PrefixAllocation, PrefixPool
 
@@ -336,8 +337,13 @@ class Generator:
                 new_rows.append(ServiceResource(service=self.service, role=role, content_type_id=content_type_id,
                                                 object_id=object_id, give_back=give_back))
             elif row.give_back != give_back:
+                before = changelog.snapshot(row)
                 ServiceResource.objects.filter(pk=row.pk).update(give_back=give_back)
-        ServiceResource.objects.bulk_create(new_rows)
+                row.give_back = give_back
+                changelog.record(row, "update", before=before, after=changelog.snapshot(row))
+        # One statement for all new rows; bulk_create sends no signals, so the change log is written here.
+        for row in ServiceResource.objects.bulk_create(new_rows):
+            changelog.record(row, "create", before=None, after=changelog.snapshot(row))
 
     def _write_attributes(self) -> None:
         generated = [a["name"] for a in self.service.service_type.attributes if a["modifier"] == "r"]
