@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from catalog_site import access
-from catalog_site.models import ObjectStatus, Token
+from catalog_site.models import ObjectChange, ObjectStatus, Token
 from dcim.models import Device, Interface, Location
 from demo.inventory import load_inventory
 from ipam.models import (
@@ -87,6 +87,8 @@ def make_world(tag: str, tenant: Tenant) -> dict:
         PrefixPool: prefix_pool, IPAddressPool: ip_pool, Service: service, GeneratorRun: run,
         Membership: membership, Provider: provider, ProviderAuthorization: authorization,
         ObjectStatus: status, "region": region,
+        # The change log: the record of the device's creation carries the device's tenant.
+        ObjectChange: ObjectChange.objects.filter(object_type__model="device", object_id=device.pk).latest("pk"),
     }
 
 
