@@ -218,6 +218,8 @@ SPECTACULAR_SETTINGS = {
         "IPAddressRoleEnum": "ipam.models.IPAddress.Role",
         "VLANStatusEnum": "ipam.models.VLAN.Status",
         "GeneratorRunStatusEnum": "services.models.GeneratorRun.Status",
+        "GeneratorRunActionEnum": "services.models.GeneratorRun.Action",
+        "ObjectChangeActionEnum": "catalog_site.models.ObjectChange.Action",
         "MembershipRoleEnum": "tenancy.models.Membership.Role",
         "SiteStatusEnum": "dcim.choices.SiteStatus",
         "LocationKindEnum": "dcim.models.Location.Kind",

@@ -7,12 +7,14 @@ tenant (the tenant it had when it changed); a change of shared infrastructure by
 
 Filters: ``?object_type=dcim.device&object_id=7`` (one object's history), ``?user_id=``, ``?user=``
 (user name), ``?request_id=``, ``?run_id=``, ``?service_identifier=``, ``?action=``, ``?source=``,
-``?time_after=`` / ``?time_before=`` (ISO 8601), ``?tenant_id=``, ``?q=`` (the object's name).
+``?time_after=`` / ``?time_before=`` (ISO 8601), ``?tenant_id=``, ``?q=`` (the object's name). NetBox's
+``?changed_object_type=`` and ``?changed_object_id=`` are accepted too.
 """
 
 import django_filters
 from django.contrib.contenttypes.models import ContentType
 from django.urls import NoReverseMatch
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -95,12 +97,22 @@ class ObjectChangeSerializer(BaseModelSerializer):
             return None
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class ObjectTypeFilter(django_filters.MultipleChoiceFilter):
+    """``app_label.model`` of a recorded model; several allowed."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=recorded_type_choices, method="filter_object_type", **kwargs)
+
+
 class ObjectChangeFilterSet(BaseFilterSet):
     """Filters of the change log; see the module docstring."""
 
-    object_type = django_filters.MultipleChoiceFilter(choices=recorded_type_choices, method="filter_object_type",
-                                                      label="Object type (app_label.model; several allowed)")
+    object_type = ObjectTypeFilter(label="Object type (app_label.model; several allowed)")
     object_id = IdInFilter(field_name="object_id", label="Object id (several: comma-separated or repeated)")
+    # NetBox's names of the same two filters, for its tooling (pynetbox's ``core.object_changes``).
+    changed_object_type = ObjectTypeFilter(label="Object type (NetBox's name)")
+    changed_object_id = IdInFilter(field_name="object_id", label="Object id (NetBox's name)")
     user_id = IdInFilter(field_name="user_id", label="User id (several: comma-separated or repeated)")
     user = django_filters.CharFilter(field_name="user_name", label="User name")
     request_id = django_filters.UUIDFilter(field_name="request_id", label="Request id")

@@ -169,6 +169,7 @@ def test_filters(api, admin_user):
                          "object_type": "dcim.manufacturer"}).json()["count"] == 1
     assert api.get(URL, {"time_before": (before - datetime.timedelta(days=1)).isoformat(),
                          "object_type": "dcim.manufacturer"}).json()["count"] == 0
+    assert api.get(URL, {"changed_object_type": "dcim.manufacturer", "changed_object_id": maker.pk}).json() == one
     assert api.get(URL, {"action": "delete"}).json()["count"] == 0
     assert api.get(URL, {"q": "noki"}).json()["count"] == 1
 
