@@ -225,10 +225,14 @@ def _post_delete(sender, instance, **kwargs):
 
 
 def connect() -> None:
-    signals.pre_save.connect(_pre_save, dispatch_uid="catalog_changelog_pre_save")
-    signals.post_save.connect(_post_save, dispatch_uid="catalog_changelog_post_save")
-    signals.pre_delete.connect(_pre_delete, dispatch_uid="catalog_changelog_pre_delete")
-    signals.post_delete.connect(_post_delete, dispatch_uid="catalog_changelog_post_delete")
+    """Listen to the recorded models only: a model with no delete listener keeps Django's fast delete
+    (one DELETE statement, no rows read), which the free-space indexes of the pools rely on."""
+    for model in recorded_models():
+        uid = model._meta.label_lower
+        signals.pre_save.connect(_pre_save, sender=model, dispatch_uid=f"catalog_changelog_pre_save:{uid}")
+        signals.post_save.connect(_post_save, sender=model, dispatch_uid=f"catalog_changelog_post_save:{uid}")
+        signals.pre_delete.connect(_pre_delete, sender=model, dispatch_uid=f"catalog_changelog_pre_delete:{uid}")
+        signals.post_delete.connect(_post_delete, sender=model, dispatch_uid=f"catalog_changelog_post_delete:{uid}")
 
 
 def recorded_models() -> list:
