@@ -16,6 +16,9 @@ Every model says how it reaches its tenant with ``tenant_access_path`` (resolved
 - a model may also be seen from outside its tenant's subtree: its classmethod
   ``access_extra_q(tenant_ids, prefix)`` adds the objects those tenants see besides (a resource
   provider is seen by the tenants it is available to). Writes still follow the path alone.
+- a model may narrow its rule: ``access_narrow_q(prefix)`` removes objects from what members see,
+  and ``access_hidden(obj)`` says the same of one object in memory (a change record of a global
+  webhook is for superusers only, though it has no tenant).
 
 A user without membership may draw rights from a registered rank source
 (``register_rank_source``): a resource provider's service account reaches the tenants that
@@ -186,6 +189,9 @@ class Access:
         extra = getattr(model, "access_extra_q", None)
         if extra is not None and min_rank == VIEWER:
             query |= extra(ids, prefix)
+        narrow = getattr(model, "access_narrow_q", None)
+        if narrow is not None:
+            query &= narrow(prefix)
         return query
 
     def restrict(self, queryset, min_rank: int = VIEWER):
@@ -207,6 +213,9 @@ class Access:
         """Whether the object in memory is visible (no query beyond the rights themselves)."""
         if obj is None or self.unrestricted or not is_scoped(type(obj)):
             return True
+        hidden = getattr(type(obj), "access_hidden", None)
+        if hidden is not None and hidden(obj):
+            return False
         tenant_id = tenant_id_of(obj)
         if tenant_id is None or tenant_id in self.ranks:
             return True

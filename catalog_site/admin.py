@@ -726,4 +726,6 @@ class TokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+import catalog_site.webhook_admin  # noqa: E402, F401 - registers the webhooks' admin
+
 from . import changelog_admin  # noqa: E402 - registers the change log's admin; the History tab

@@ -179,6 +179,7 @@ def record(obj, action: str, *, before: dict | None, after: dict | None, tenant_
     from . import events
     from .models import ObjectChange
 
+    superuser_only = getattr(type(obj), "changelog_superuser_only", None)
     context = current() or ChangeContext(source=ObjectChange.Source.SYSTEM)
     user, token = context.actor()
     change = ObjectChange.objects.create(
@@ -187,7 +188,7 @@ def record(obj, action: str, *, before: dict | None, after: dict | None, tenant_
         service_identifier=context.service_identifier, action=action,
         object_type=ContentType.objects.get_for_model(type(obj), for_concrete_model=False), object_id=obj.pk,
         object_repr=str(obj)[:200], tenant_id=tenant_id if tenant_id is not None else _tenant_id(obj, action),
-        prechange_data=before, postchange_data=after,
+        superuser_only=bool(superuser_only and superuser_only(obj)), prechange_data=before, postchange_data=after,
     )
     events.object_changed(change)
     return change

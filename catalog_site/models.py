@@ -436,6 +436,8 @@ class ObjectChange(models.Model):
     object_repr = models.CharField(max_length=200)
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, null=True,
                                blank=True, related_name="+")
+    superuser_only = models.BooleanField(
+        default=False, help_text="The object is seen by superusers only (a global webhook): so is its change.")
     prechange_data = models.JSONField(null=True, blank=True)
     postchange_data = models.JSONField(null=True, blank=True)
 
@@ -447,6 +449,15 @@ class ObjectChange(models.Model):
     def __str__(self):
         return f"{self.get_action_display()} {self.object_repr}"
 
+    # Narrowing ``catalog_site.access``'s tenant rule: an untenanted record is shared, unless its object is not.
+    @classmethod
+    def access_narrow_q(cls, prefix: str = "") -> models.Q:
+        return models.Q(**{f"{prefix}superuser_only": False})
+
+    @staticmethod
+    def access_hidden(change) -> bool:
+        return change.superuser_only
+
     @property
     def object_label(self) -> str:
         object_type = ContentType.objects.get_for_id(self.object_type_id)
@@ -457,3 +468,148 @@ class ObjectChange(models.Model):
         before, after = self.prechange_data or {}, self.postchange_data or {}
         return {name: [before.get(name), after.get(name)] for name in {**before, **after}
                 if before.get(name) != after.get(name)}
+
+
+# -- webhooks (catalog_site.events, catalog_site.webhooks) ------------------------------------------------
+
+from .access import ADMIN as _ADMIN  # noqa: E402 - with the webhooks it serves, appended to the module
+
+
+class Webhook(ChangeTrackedModel):
+    """A URL that receives the events it subscribes to (``catalog_site.events``), signed with its secret.
+
+    A webhook without a tenant is global: it receives every event, and only superusers see and manage it.
+    A tenant's webhook receives the events of the tenant's subtree only, and is managed by the tenant's
+    admins. ``conditions`` narrow the events further: ``{"model": "dcim.device", "data.status": ["active",
+    "planned"]}`` (every condition must hold; a list means any of its values).
+    """
+
+    tenant_write_role = _ADMIN  # managed by the tenant's admins, as memberships are
+    # Never in the change log (and so in no event): the secret, and the URL, which often carries a credential
+    # of its own (chat services' incoming webhooks: https://hooks.example.com/services/<token>).
+    changelog_exclude_fields = ("secret", "payload_url")
+
+    @staticmethod
+    def changelog_superuser_only(webhook) -> bool:
+        """A global webhook is seen by superusers only: so are the records of its changes."""
+        return webhook.tenant_id is None
+
+    name = models.CharField(max_length=100, unique=True)
+    payload_url = models.URLField(max_length=500, verbose_name="payload URL",
+                                  help_text="Where the events are POSTed: an http:// or https:// URL of a public "
+                                            "address.")
+    events = models.JSONField(default=list, blank=True,  # an empty list is refused by clean(), with a reason
+                              help_text='The events it receives: names ("object.created"), a family ("run.*") or "*" '
+                                        "for all.")
+    conditions = models.JSONField(default=dict, blank=True,
+                                  help_text='Optional: {"path.in.payload": value or [values]}, every one must hold '
+                                            '(such as {"model": "services.service"}).')
+    secret = models.CharField(max_length=200, blank=True,
+                              help_text="Signs each delivery (X-Catalog-Signature-256, HMAC-SHA256 of the body). "
+                                        "Never shown again once written.")
+    enabled = models.BooleanField(default=True)
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="webhooks",
+                               help_text="Receives only the events of this tenant's subtree; empty: every event "
+                                         "(superusers only).")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_url = instance.__dict__.get("payload_url")
+        return instance
+
+    def clean(self):
+        from . import events, webhooks
+
+        super().clean()
+        errors = {}
+        problems = events.events_errors(self.events)
+        if problems:
+            errors["events"] = problems
+        problems = events.conditions_errors(self.conditions)
+        if problems:
+            errors["conditions"] = problems
+        # Checked when written, not on every save: a host that stops resolving must not block disabling it.
+        if self.payload_url and self.payload_url != getattr(self, "_stored_url", None):
+            problem = webhooks.url_problem(self.payload_url)
+            if problem:
+                errors["payload_url"] = [problem]
+        if errors:
+            raise ValidationError(errors)
+
+    def clean_fields(self, exclude=None):
+        # An ftp:// URL would pass Django's URL check only to be refused after: one message, ours.
+        exclude = set(exclude or ())
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.message_dict
+            if "payload_url" in errors and self.payload_url and isinstance(self.payload_url, str):
+                from . import webhooks
+
+                try:
+                    webhooks.split_url(self.payload_url)
+                except webhooks.UrlRefused as refused:
+                    errors["payload_url"] = [str(refused)]
+            raise ValidationError(errors) from exc
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or to be sent) to one webhook: its payload, its attempts and the receiver's answer."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Retrying"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    OPEN = (Status.PENDING, Status.RETRYING)
+
+    record_changes = False  # the delivery log: bookkeeping, and its payload is already an event
+    tenant_access_path = "webhook__tenant"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True, help_text="The first 500 characters of the "
+                                                                               "receiver's answer.")
+    error = models.TextField(blank=True, help_text="Why the last attempt failed.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="catalog_webhook_due")]
+
+    def __str__(self):
+        return f"{self.event} to {self.webhook} ({self.status})"
+
+
+def _webhooks_changed(sender, **kwargs):
+    from . import events
+
+    events.webhooks_changed()
+
+
+def _webhook_deleted(sender, instance, **kwargs):
+    # A change published during the cascade that deletes the webhook (a tenant's deletion) may have given it a
+    # delivery after its own were collected: gone with it, or the commit would find it pointing at nothing.
+    WebhookDelivery.objects.filter(webhook_id=instance.pk).delete()
+    _webhooks_changed(sender)
+
+
+models.signals.post_save.connect(_webhooks_changed, sender=Webhook, dispatch_uid="catalog_webhooks_saved")
+models.signals.post_delete.connect(_webhook_deleted, sender=Webhook, dispatch_uid="catalog_webhooks_deleted")

@@ -219,7 +219,9 @@ SPECTACULAR_SETTINGS = {
         "VLANStatusEnum": "ipam.models.VLAN.Status",
         "GeneratorRunStatusEnum": "services.models.GeneratorRun.Status",
         "GeneratorRunActionEnum": "services.models.GeneratorRun.Action",
+        "ApprovalStatusEnum": "services.models.Approval.Status",
         "ObjectChangeActionEnum": "catalog_site.models.ObjectChange.Action",
+        "WebhookDeliveryStatusEnum": "catalog_site.models.WebhookDelivery.Status",
         "MembershipRoleEnum": "tenancy.models.Membership.Role",
         "SiteStatusEnum": "dcim.choices.SiteStatus",
         "LocationKindEnum": "dcim.models.Location.Kind",
@@ -257,6 +259,12 @@ RUN_RESEND_AFTER = int(os.environ.get("RUN_RESEND_AFTER", "20"))
 # The change log (catalog_site.changelog): records older than this many days are deleted by the
 # scheduled purge (catalog_site.purge_changelog, daily); 0 keeps them all.
 CHANGELOG_RETENTION_DAYS = int(os.environ.get("CHANGELOG_RETENTION_DAYS", "90"))
+
+# Webhooks (catalog_site.webhooks): targets on loopback, link-local or private addresses are refused unless
+# this is set (tests, a lab); a failing delivery is retried, backing off, for this many seconds.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_RETRY_FOR = int(os.environ.get("WEBHOOK_RETRY_FOR", "86400"))
+WEBHOOK_FIRST_RETRY = int(os.environ.get("WEBHOOK_FIRST_RETRY", "30"))  # seconds before the first retry
 
 # The cache carries what must be shared between processes outside the database, such as the log
 # lines of a generator run while its transaction is open. Redis when one is configured; otherwise

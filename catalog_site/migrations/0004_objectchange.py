@@ -29,6 +29,7 @@ class Migration(migrations.Migration):
                 ('action', models.CharField(choices=[('create', 'Created'), ('update', 'Updated'), ('delete', 'Deleted')], max_length=10)),
                 ('object_id', models.PositiveBigIntegerField()),
                 ('object_repr', models.CharField(max_length=200)),
+                ('superuser_only', models.BooleanField(default=False, help_text='The object is seen by superusers only (a global webhook): so is its change.')),
                 ('prechange_data', models.JSONField(blank=True, null=True)),
                 ('postchange_data', models.JSONField(blank=True, null=True)),
                 ('object_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contenttypes.contenttype')),

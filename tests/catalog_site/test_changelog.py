@@ -222,3 +222,23 @@ def test_outside_any_context_a_change_is_the_system_s():
         maker.name = "Ubiquiti Inc"
         maker.save()
     assert changes_of(maker).latest("pk").request_id == context.request_id
+
+
+@pytest.mark.django_db
+def test_the_changes_of_a_global_webhook_are_for_superusers_only(api):
+    from catalog_site.models import Webhook
+
+    acme = Tenant.objects.create(name="Acme", slug="acme")
+    global_hook = Webhook.objects.create(name="itsm", payload_url="https://itsm.example.com/hook",
+                                         events=["object.created"])
+    acme_hook = Webhook.objects.create(name="acme-chat", payload_url="https://chat.example.com/hook",
+                                       events=["object.created"], tenant=acme)
+    _, admin_of_acme = member_api(acme, role="admin")
+
+    seen = admin_of_acme.get(URL, {"object_type": "catalog_site.webhook"}).json()
+    assert {row["object_id"] for row in seen["results"]} == {acme_hook.pk}
+    hidden = changes_of(global_hook).get()
+    assert hidden.superuser_only and hidden.tenant_id is None
+    assert admin_of_acme.get(f"{URL}{hidden.pk}/").status_code == 404
+    assert api.get(f"{URL}{hidden.pk}/").status_code == 200
+    assert "payload_url" not in hidden.postchange_data and "secret" not in hidden.postchange_data
