@@ -7,6 +7,11 @@ A lifecycle is data, like the service types that name it. Only the default one e
                   v   |        +-> in-delivery (update path: an rw+ attribute changed)
                  failed <---------------------+
 
+A type may ask for an approval (``requires_approval``): a service of it asked to enter in-delivery
+(from draft, active by the update path, or failed) waits in ``pending-approval`` instead, with a
+plan of what delivering it would change. Approving sends it on to in-delivery, rejecting back to
+where it came from (``services.approvals``); no user transition leaves pending-approval otherwise.
+
 ``in-delivery`` and ``in-decommissioning`` are *working* states: entering one queues a generator
 run (see ``services.services.on_enter_working_state``), and the run moves the service on (to active
 or decommissioned) or to failed with the reason. Services of a type without a generator are moved
@@ -31,6 +36,7 @@ class Status(models.TextChoices):
     IN_DECOMMISSIONING = "in-decommissioning", "In decommissioning"
     DECOMMISSIONED = "decommissioned", "Decommissioned"
     FAILED = "failed", "Failed"
+    PENDING_APPROVAL = "pending-approval", "Pending approval"
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,10 @@ class Lifecycle:
       change leads to (an active service goes back through delivery);
     - ``identity_editable``: statuses in which tenant, location and identifier may still change;
     - ``deletable``: statuses in which a service may be deleted (it owns nothing there);
-    - ``labels``: the verb shown on the button of a transition.
+    - ``labels``: the verb shown on the button of a transition;
+    - ``approval_status`` and ``approval_gated``: entering a gated status, for a service whose type
+      asks for an approval, leads to ``approval_status`` instead (approved: on to the gated status;
+      rejected: back to the status it came from).
     """
 
     name: str
@@ -54,6 +63,8 @@ class Lifecycle:
     identity_editable: frozenset[str]
     deletable: frozenset[str]
     labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    approval_status: str = ""
+    approval_gated: frozenset[str] = frozenset()
 
     def targets(self, status: str) -> tuple[str, ...]:
         """The statuses a service in ``status`` may be moved to."""
@@ -69,15 +80,30 @@ class Lifecycle:
     def label(self, status: str, to: str) -> str:
         return self.labels.get((status, to)) or Status(to).label
 
+    def gates(self, to: str) -> bool:
+        """Whether entering ``to`` waits for an approval (when the service's type asks for one)."""
+        return bool(self.approval_status) and to in self.approval_gated
+
+    def approval_sources(self) -> list[str]:
+        """The statuses from which a service may enter a gated status: where a rejection sends it back."""
+        sources = {status for status, targets in self.transitions.items() if self.approval_gated & set(targets)}
+        sources |= {status for status, target in self.update_path.items() if target in self.approval_gated}
+        return sorted(sources)
+
     def describe(self) -> dict:
         """The lifecycle as plain data (for the API)."""
-        return {
+        description = {
             "name": self.name,
             "initial": self.initial,
             "transitions": {status: list(targets) for status, targets in self.transitions.items()},
             "working": sorted(self.working),
             "update_path": dict(self.update_path),
         }
+        if self.approval_status:
+            description["approval"] = {"status": self.approval_status, "gated": sorted(self.approval_gated),
+                                       "approve": sorted(self.approval_gated),
+                                       "reject": self.approval_sources()}
+        return description
 
 
 S = Status
@@ -92,6 +118,8 @@ DEFAULT = Lifecycle(
         # A failed service is retried, or given up and decommissioned so that its resources are freed.
         S.FAILED: (S.IN_DELIVERY, S.IN_DECOMMISSIONING),
         S.DECOMMISSIONED: (),
+        # Left only by a decision on its approval (services.approvals): approve or reject.
+        S.PENDING_APPROVAL: (),
     },
     working=frozenset({S.IN_DELIVERY, S.IN_DECOMMISSIONING}),
     update_path={S.DRAFT: S.DRAFT, S.ACTIVE: S.IN_DELIVERY, S.FAILED: S.IN_DELIVERY},
@@ -108,6 +136,8 @@ DEFAULT = Lifecycle(
         (S.FAILED, S.IN_DELIVERY): "Retry delivery",
         (S.FAILED, S.IN_DECOMMISSIONING): "Decommission",
     },
+    approval_status=S.PENDING_APPROVAL,
+    approval_gated=frozenset({S.IN_DELIVERY}),
 )
 del S
 

@@ -17,7 +17,7 @@ from catalog_site.access import ADMIN
 from catalog_site.models import ChangeTrackedModel, PrimaryModel
 
 from .lifecycle import LIFECYCLES, Status, get_lifecycle
-from .schema import DefinitionError, normalise_suggestion_values
+from .schema import DefinitionError, approval_required, normalise_suggestion_values
 
 identifier_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
@@ -50,6 +50,10 @@ class ServiceType(PrimaryModel):
         help_text="Dotted path of the generator class that provisions services of this type.",
     )
     attributes = models.JSONField(default=list, blank=True)
+    approval_rule = models.JSONField(
+        default=bool, blank=True,
+        help_text='Whether delivering a service needs an approval: true, false, or {"when": {attribute: [values]}} '
+                  "(the definition's requires_approval).")
     source = models.CharField(max_length=200, blank=True, editable=False,
                               help_text="The catalog file this type was last loaded from.")
 
@@ -58,6 +62,10 @@ class ServiceType(PrimaryModel):
 
     def get_lifecycle(self):
         return get_lifecycle(self.lifecycle)
+
+    def requires_approval(self, attributes: dict) -> bool:
+        """Whether delivering a service of this type with ``attributes`` needs a plan approved first."""
+        return approval_required(self.approval_rule, attributes)
 
     def attribute_map(self) -> dict[str, dict]:
         """The attribute definitions by name, in declaration order."""
@@ -228,6 +236,7 @@ class Service(PrimaryModel):
     class Meta:
         ordering = ["service_identifier"]
         indexes = [models.Index(fields=["status"], name="services_service_status")]
+        permissions = [("approve_service", "Can approve service plans")]
 
     def __str__(self):
         return self.service_identifier
@@ -364,3 +373,50 @@ class GeneratorRun(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class Approval(models.Model):
+    """A request to deliver a service whose type asks for an approval, with the plan it was shown.
+
+    Created when such a service is asked to enter in-delivery (``services.approvals``): the service
+    waits in pending-approval, and the plan (a dry run: ``plan_run``) says what delivering it would
+    change. Approving moves it to in-delivery; its provision run (``apply_run``) compares what it
+    does with the plan and, if they differ, applies nothing and asks for a new approval (this one is
+    then superseded). Rejecting sends the service back to ``from_status``.
+    """
+
+    record_changes = False  # itself a history (of the decisions), like the lifecycle events
+
+    tenant_access_path = "service__tenant"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Superseded"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="approvals")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    plan_run = models.ForeignKey(GeneratorRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                 help_text="The plan (dry run) shown to the approver.")
+    apply_run = models.ForeignKey(GeneratorRun, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="applied_approvals",
+                                  help_text="The provision run that applies the approved plan.")
+    from_status = models.CharField(max_length=30, help_text="Where the service was: where a rejection sends it back.")
+    service_version = models.PositiveIntegerField(help_text="The service's version when the approval was requested.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True, help_text="The approver's comment; the reason of a rejection.")
+    superseded_reason = models.TextField(blank=True, help_text="Why the approved plan could not be applied.")
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["service", "-id"], name="services_approval_service"),
+                   models.Index(fields=["status"], name="services_approval_status")]
+
+    def __str__(self):
+        return f"Approval #{self.pk} of {self.service} ({self.status})"

@@ -29,10 +29,10 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
-from catalog_site import changelog
+from catalog_site import changelog, events
 from catalog_site.locks import session_lock
 
-from . import providers, services
+from . import approvals, providers, services
 from .generators import GeneratorError, generator_class
 from .lifecycle import Status
 from .models import GeneratorRun, Service
@@ -264,6 +264,13 @@ class _DryRun(Exception):
         self.changes = changes
 
 
+class _Drifted(Exception):
+    """Raised when an approved delivery would change other things than its plan: rolls its savepoint back."""
+
+    def __init__(self, differences: list[str]):
+        self.differences = differences
+
+
 def describe_error(exc: Exception) -> str:
     """A failure as one line for people: field errors spelled out, our own errors as they are."""
     if isinstance(exc, ValidationError):
@@ -328,11 +335,17 @@ def _execute(run_id: int, task_id: str | None) -> GeneratorRun:
 
 
 def _perform(run: GeneratorRun, service: Service, run_log: RunLog) -> tuple[bool, list, str]:
-    """Run the generator in a savepoint; (succeeded, changes, error)."""
+    """Run the generator in a savepoint; (succeeded, changes, error).
+
+    The provision run of an approved delivery compares its changes with the approved plan: if they
+    differ it rolls back and notes the approval on ``run.drifted_approval`` (``_move_service`` then
+    asks for a new approval instead of failing the service).
+    """
     if run.action in APPLIES and service.status not in APPLIES[run.action]:
         run_log.write(f"Nothing to do: a {run.action} run applies to a service that is "
                       f"{' or '.join(sorted(APPLIES[run.action]))}; it is {service.status} now.")
         return True, [], ""
+    approval = approvals.approval_for_run(run, service)
     try:
         cls = generator_class(service.service_type)
         if cls is None:
@@ -342,9 +355,20 @@ def _perform(run: GeneratorRun, service: Service, run_log: RunLog) -> tuple[bool
             changes = cls(service=service, log=run_log.write).apply(produce=produce)
             if run.action == Action.PLAN:
                 raise _DryRun(changes)
+            if approval is not None:
+                planned = approval.plan_run.changes if approval.plan_run else []
+                differences = approvals.plan_differences(planned, changes)
+                if differences:
+                    raise _Drifted(differences)
+                run_log.write(f"The changes are those of the plan approved in approval #{approval.pk}.")
     except _DryRun as dry_run:
         run_log.write(f"Plan: {len(dry_run.changes)} change(s) computed and rolled back.")
         return True, dry_run.changes, ""
+    except _Drifted as drifted:
+        error = approvals.drift_reason(drifted.differences)
+        run.drifted_approval = approval
+        run_log.write(f"Stopped, nothing was changed: {error}")
+        return False, [], error
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of the generator fails the run, with its reason
@@ -360,6 +384,12 @@ def _perform(run: GeneratorRun, service: Service, run_log: RunLog) -> tuple[bool
 def _move_service(run: GeneratorRun, service: Service, run_log: RunLog, *, succeeded: bool, error: str) -> None:
     """A successful provision or decommission moves the service on; a failure moves it to failed if it can."""
     if run.action == Action.PLAN:
+        return
+    drifted = getattr(run, "drifted_approval", None)
+    if drifted is not None:
+        approval = approvals.plan_drifted(approval=drifted, service=service, run=run, reason=error)
+        run_log.write(f"Service {service.status} -> {Status.PENDING_APPROVAL}: approval #{approval.pk} requested "
+                      f"with a new plan (run #{approval.plan_run_id}).")
         return
     lifecycle = service.lifecycle
     target = ON_SUCCESS.get(run.action) if succeeded else Status.FAILED
@@ -381,9 +411,20 @@ def _finish(run: GeneratorRun, service: Service, run_log: RunLog, *, succeeded: 
     run.duration = run.finished_at - run.started_at if run.started_at else None
     run.log = run_log.lines
     run.save(update_fields=["status", "changes", "error", "finished_at", "duration", "log"])
+    _publish_outcome(run, service)
     if succeeded and run.action == Action.DECOMMISSION:
         # A service being deleted goes now if this was its last finalizer, and its runs (this one too) with it.
         services.service_release_decommission(service=service)
+
+
+def _publish_outcome(run: GeneratorRun, service: Service) -> None:
+    """``run.succeeded`` or ``run.failed`` (plans are not published: they change nothing)."""
+    if run.action == Action.PLAN:
+        return
+    events.publish(f"run.{run.status}", {
+        "run": run.pk, "action": run.action, "status": run.status, "service": service.pk,
+        "service_identifier": service.service_identifier, "error": run.error, "change_count": len(run.changes),
+    }, tenant_id=service.tenant_id)
 
 
 def abandon_run(run_id: int, *, error: str) -> GeneratorRun | None:

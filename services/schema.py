@@ -17,7 +17,8 @@ PRESENTATIONS = ("documentation",)
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DOTTED_PATH_RE = re.compile(r"^([A-Za-z_]\w*)(\.[A-Za-z_]\w*)+$")
 
-TYPE_KEYS = {"slug", "name", "description", "icon", "lifecycle", "generator", "attributes", "annotations"}
+TYPE_KEYS = {"slug", "name", "description", "icon", "lifecycle", "generator", "attributes", "annotations",
+             "requires_approval"}
 ATTRIBUTE_KEYS = {"name", "label", "kind", "description", "modifier", "required", "default", "choices",
                   "annotations", "min_value", "max_value"}
 CHOICE_KEYS = {"value", "label", "description", "colour", "annotations"}
@@ -269,9 +270,54 @@ def normalise_type_definition(raw) -> dict:
         names.add(attribute["name"])
         attributes.append(attribute)
     definition["attributes"] = attributes
+    try:
+        definition["requires_approval"] = normalise_approval_rule(raw.get("requires_approval", False), attributes)
+    except DefinitionError as exc:
+        errors.append(exc)
     if errors:
         raise DefinitionErrors(errors)
     return definition
+
+
+def normalise_approval_rule(raw, attributes: list[dict]):
+    """``requires_approval`` checked: ``true``/``false``, or ``{"when": {attribute: [values]}}``.
+
+    A rule names attributes of the type and values they can take (a choice's values): an order
+    with any one of them needs an approval. A rule that could never match is refused, so that a
+    typo does not silently let 10 Gbps orders through.
+    """
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    shape = 'must be true, false or {"when": {attribute: [values]}}'
+    if not isinstance(raw, dict) or set(raw) != {"when"} or not isinstance(raw["when"], dict) or not raw["when"]:
+        raise DefinitionError(shape, field="requires_approval")
+    definitions = {attribute["name"]: attribute for attribute in attributes}
+    when = {}
+    for name, values in raw["when"].items():
+        attribute = definitions.get(name)
+        if attribute is None:
+            raise DefinitionError(f"{name!r} is not an attribute of this type", field="requires_approval")
+        if not isinstance(values, list) or not values:
+            raise DefinitionError(f"{name}: give a non-empty list of values", field="requires_approval")
+        cleaned = []
+        for value in values:
+            try:
+                value = clean_value(attribute, value)
+            except ValueError as exc:
+                raise DefinitionError(f"{name}: {exc}", field="requires_approval") from exc
+            if value is None:
+                raise DefinitionError(f"{name}: an empty value never matches", field="requires_approval")
+            if value not in cleaned:
+                cleaned.append(value)
+        when[name] = cleaned
+    return {"when": when}
+
+
+def approval_required(rule, attributes: dict) -> bool:
+    """Whether an approval ``rule`` (normalised) asks for one for these attribute values."""
+    if isinstance(rule, dict):
+        return any(attributes.get(name) in values for name, values in rule.get("when", {}).items())
+    return bool(rule)
 
 
 def suggestion_spec(attribute: dict) -> dict | None:

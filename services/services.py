@@ -5,7 +5,8 @@ Every rule lives here once:
 - modifiers (Inmanta LSM): ``r`` is written only by generators, ``rw`` is set when the service is
   ordered and frozen, ``rw+`` may change while the lifecycle allows updates;
 - the lifecycle: only the type's transitions, and the update path (an ``rw+`` change on an active
-  service sends it back through delivery);
+  service sends it back through delivery); entering in-delivery waits in pending-approval when the
+  type asks for an approval (``services.approvals``);
 - optimistic concurrency: each write names the version it read, checked under a row lock; every
   accepted write increments the version.
 Refusals are ``ServiceValidationError`` (a 400, keyed by field and by attribute),
@@ -15,7 +16,7 @@ Refusals are ``ServiceValidationError`` (a 400, keyed by field and by attribute)
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from catalog_site import finalizers
+from catalog_site import events, finalizers
 
 from . import providers
 from .lifecycle import DECOMMISSION_FINALIZER, DELETING_TARGETS, Status
@@ -88,6 +89,9 @@ def attribute_write_refusal(attribute: dict, *, service: Service | None) -> str 
     if modifier == "rw":
         return "Set when the service is ordered; it cannot be changed afterwards."
     lifecycle = service.lifecycle
+    if service.status == lifecycle.approval_status:
+        return ("It is waiting for the approval of a plan made with the current values: have that approval "
+                "rejected (the requester may withdraw it) to change it.")
     if not lifecycle.allows_update(service.status):
         allowed = ", ".join(lifecycle.update_path)
         return f"Can be changed later, but only while the service is {allowed}; it is {service.status}."
@@ -188,22 +192,34 @@ def _lock(service: Service, version, *, check_version: bool = True) -> Service:
     return locked
 
 
-def _record(service: Service, *, from_status: str, user, message: str) -> None:
+def record_history(service: Service, *, from_status: str, user, message: str) -> None:
+    """Add an entry to the service's history; a change of status is also published (``service.status_changed``)."""
+    user = user if getattr(user, "pk", None) else None
     LifecycleEvent.objects.create(service=service, from_status=from_status, to_status=service.status,
-                                  version=service.version, user=user if getattr(user, "pk", None) else None,
-                                  message=message[:300])
+                                  version=service.version, user=user, message=message[:300])
+    if from_status and from_status != service.status:
+        events.publish("service.status_changed", {
+            "service": service.pk, "service_identifier": service.service_identifier, "from": from_status,
+            "to": service.status, "version": service.version, "user": user.username if user else None,
+            "message": message[:300],
+        }, tenant_id=service.tenant_id)
+
+
+def _needs_approval(service: Service, to: str) -> bool:
+    """Whether entering ``to`` must wait for an approval: the type's rule matches the service's attributes."""
+    return service.lifecycle.gates(to) and service.service_type.requires_approval(service.attributes)
 
 
 def on_enter_working_state(*, service: Service, from_status: str, user=None) -> None:
     """Called when ``service`` enters a working state (in-delivery, in-decommissioning).
 
-    Queues the generator run the state calls for (provision, decommission); its task is sent when
-    the transaction commits, and the run moves the service on. A type without a generator queues
-    nothing: its services are moved on by hand.
+    Queues the generator run the state calls for (provision, decommission), and returns it; its task
+    is sent when the transaction commits, and the run moves the service on. A type without a
+    generator queues nothing (None): its services are moved on by hand.
     """
     from .runs import request_working_run  # runs builds on this module
 
-    request_working_run(service=service, user=user)
+    return request_working_run(service=service, user=user)
 
 
 # -- services ------------------------------------------------------------------------------------
@@ -249,7 +265,7 @@ def service_create(*, user=None, **fields) -> Service:
     service = service_validate_create(**fields)
     service.version = 1
     service.save()
-    _record(service, from_status="", user=user, message="Ordered")
+    record_history(service, from_status="", user=user, message="Ordered")
     return service
 
 
@@ -302,13 +318,25 @@ def service_update(*, service: Service, version: int, user=None, attributes: dic
                           for name in changed_attributes)
     if rw_plus_changed:
         locked.status = lifecycle.update_path[from_status]
+    gated = locked.status != from_status and _needs_approval(locked, locked.status)
+    if gated:
+        locked.status = lifecycle.approval_status
     locked.version += 1
     locked.save()
     message = "Updated " + ", ".join(sorted(changed_fields) + sorted(changed_attributes))
-    _record(locked, from_status=from_status, user=user, message=message)
-    if locked.status != from_status and locked.status in lifecycle.working:
+    record_history(locked, from_status=from_status, user=user,
+                   message=message + (": waiting for approval" if gated else ""))
+    if gated:
+        _request_approval(locked, from_status=from_status, user=user)
+    elif locked.status != from_status and locked.status in lifecycle.working:
         on_enter_working_state(service=locked, from_status=from_status, user=user)
     return locked
+
+
+def _request_approval(service: Service, *, from_status: str, user) -> None:
+    from . import approvals  # approvals builds on this module
+
+    approvals.request_approval(service=service, from_status=from_status, user=user)
 
 
 @transaction.atomic
@@ -316,7 +344,9 @@ def service_transition(*, service: Service, to: str, version: int, user=None, me
                        release_finalizer: bool = True) -> Service:
     """Move a service to ``to`` if its lifecycle allows it from the current status.
 
-    A service being deleted only goes down the decommission path. Reaching decommissioned releases
+    A service being deleted only goes down the decommission path. Entering in-delivery, for a
+    service whose type asks for an approval, leads to pending-approval with a plan instead
+    (``services.approvals``). Reaching decommissioned releases
     its ``catalog/decommission`` finalizer (``service_release_decommission``; a generator run does
     that itself once its row is saved: ``release_finalizer=False``); if that deletes the service,
     the service returned has no pk.
@@ -332,15 +362,47 @@ def service_transition(*, service: Service, to: str, version: int, user=None, me
         raise IllegalTransition(f"A service cannot go from {locked.status} to {to}{deleting}. "
                                 f"Legal transitions: {where}.", legal)
     from_status = locked.status
-    locked.status = to
+    gated = _needs_approval(locked, to)
+    locked.status = lifecycle.approval_status if gated else to
     locked.version += 1
     locked.save(update_fields=["status", "version", "last_updated"])
-    _record(locked, from_status=from_status, user=user, message=message or lifecycle.label(from_status, to))
-    if to in lifecycle.working:
+    message = message or lifecycle.label(from_status, to)
+    record_history(locked, from_status=from_status, user=user,
+                   message=message + (": waiting for approval" if gated else ""))
+    if gated:
+        _request_approval(locked, from_status=from_status, user=user)
+    elif to in lifecycle.working:
         on_enter_working_state(service=locked, from_status=from_status, user=user)
     if release_finalizer and to == Status.DECOMMISSIONED and service_release_decommission(service=locked, user=user):
         locked.pk = None
     return locked
+
+
+@transaction.atomic
+def service_approval_move(*, service: Service, to: str, user=None, message: str = ""):
+    """Move a service into or out of its lifecycle's approval status, as ``services.approvals`` decides.
+
+    Out of it: to the gated status (approved: its working run is queued) or back to where it was
+    (rejected). Into it: from the gated status, when the approved plan no longer holds. No user
+    transition does either: this is the approvals' own door. Returns the service and the run queued
+    (or None). ``IllegalTransition`` for any other move.
+    """
+    locked = _lock(service, None, check_version=False)
+    lifecycle = locked.lifecycle
+    from_status = locked.status
+    waiting = lifecycle.approval_status
+    legal = ((from_status == waiting and (to in lifecycle.approval_gated or to in lifecycle.approval_sources()))
+             or (to == waiting and from_status in lifecycle.approval_gated))
+    if not waiting or not legal:
+        raise IllegalTransition(f"An approval cannot move a service from {from_status} to {to}.", ())
+    locked.status = to
+    locked.version += 1
+    locked.save(update_fields=["status", "version", "last_updated"])
+    record_history(locked, from_status=from_status, user=user, message=message or Status(to).label)
+    run = None
+    if to in lifecycle.working:
+        run = on_enter_working_state(service=locked, from_status=from_status, user=user)
+    return locked, run
 
 
 @transaction.atomic
@@ -384,6 +446,9 @@ def deletion_refusal(service: Service) -> str | None:
                                                                                       Status.IN_DECOMMISSIONING)
     if service.deleting_since is not None or service.status in lifecycle.deletable or decommissionable:
         return None
+    if service.status == lifecycle.approval_status:
+        return (f"Service {service.service_identifier} is waiting for approval: have the approval rejected first "
+                "(it goes back to where it was), then delete it.")
     return (f"Service {service.service_identifier} is {service.status}: a run is delivering it. Delete it once it "
             "is active or failed; it is then decommissioned first.")
 
@@ -413,7 +478,8 @@ def service_delete(*, service: Service, user=None) -> bool:
         return True
     locked.version += 1
     locked.save(update_fields=["version", "last_updated"])
-    _record(locked, from_status=locked.status, user=user, message=f"Deletion requested {finalizers.waiting(locked)}")
+    record_history(locked, from_status=locked.status, user=user,
+                   message=f"Deletion requested {finalizers.waiting(locked)}")
     if decommission and locked.status != Status.IN_DECOMMISSIONING:
         service_transition(service=locked, to=Status.IN_DECOMMISSIONING, version=locked.version, user=user,
                            message="Decommission: the service is being deleted")
@@ -435,7 +501,7 @@ def service_release_decommission(*, service: Service, user=None) -> bool:
         return True
     locked.version += 1
     locked.save(update_fields=["version", "last_updated"])
-    _record(locked, from_status=locked.status, user=user,
+    record_history(locked, from_status=locked.status, user=user,
             message=f"Decommissioned: {DECOMMISSION_FINALIZER} removed; still {finalizers.waiting(locked)[1:-1]}")
     return False
 
@@ -462,7 +528,9 @@ def service_type_save(*, definition: dict, instance: ServiceType | None = None, 
         instance = ServiceType.objects.select_for_update().get(pk=instance.pk)
     outcome = "created" if instance is None else "updated"
     instance = instance or ServiceType()
-    fields = ("slug", "name", "description", "icon", "lifecycle", "generator", "annotations", "attributes")
+    normalised["approval_rule"] = normalised.pop("requires_approval")
+    fields = ("slug", "name", "description", "icon", "lifecycle", "generator", "annotations", "attributes",
+              "approval_rule")
     if outcome == "updated" and all(getattr(instance, name) == normalised[name] for name in fields):
         return instance, "unchanged"
     if outcome == "updated":
@@ -489,6 +557,6 @@ __all__ = [
     "DeletionRefused", "IllegalTransition", "ServiceValidationError", "VersionConflict",
     "attribute_write_refusal", "identity_write_refusal", "on_enter_working_state", "service_create",
     "deletion_refusal", "service_delete", "service_release_decommission", "service_set_generated_attributes",
-    "service_transition", "service_type_save",
+    "service_approval_move", "service_transition", "service_type_save",
     "service_update", "service_validate_create",
 ]

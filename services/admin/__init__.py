@@ -8,16 +8,18 @@
   the legal transitions only, Reconcile and Plan buttons when the type has a generator, and the
   service's generator runs, newest first, with the log of a run still working;
 - Decommission (and deleting a service that decommissions it) first shows what will be given back,
-  and the message after a transition says where the service ended up (``outcome``).
+  and the message after a transition says where the service ended up (``outcome``);
+- a service waiting for approval shows its plan's changes and, to those who may decide, Approve and
+  Reject (``services.approvals`` decides who); the Approvals list shows every decision.
 Every write calls ``services.services``, like the API.
 """
 
 from pathlib import Path
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import router, transaction
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import path, reverse
@@ -26,15 +28,15 @@ from django.utils.html import format_html, format_html_join
 from catalog_site import access, finalizers
 from catalog_site.admin import METADATA_FIELDSET, CatalogInline, CatalogModelAdmin
 
-from .. import providers, runs, services
+from .. import approvals, providers, runs, services
 from ..lifecycle import Status
-from ..models import GeneratorRun, LifecycleEvent, Parameter, Service, ServiceType
+from ..models import Approval, GeneratorRun, LifecycleEvent, Parameter, Service, ServiceType
 from ..selectors import catalog_entries, deletion_blocker, documentation_sections
 from . import outcome
 from .forms import BASE_FIELDS, attribute_field_names, build_service_form, modifier_help
 from .provider_admin import ProviderAdmin  # noqa: F401 - registers the providers admin
 from .resources import service_resources
-from .run_admin import GeneratorRunAdmin, service_runs  # noqa: F401 - registers the runs admin
+from .run_admin import GeneratorRunAdmin, changes_html, service_runs  # noqa: F401 - registers the runs admin
 
 ICON_DIR = Path(__file__).resolve().parent.parent / "static" / "services" / "icons"
 SHIPPED_ICONS = frozenset(path.stem for path in ICON_DIR.glob("*.svg"))
@@ -191,6 +193,8 @@ class ServiceAdmin(CatalogModelAdmin):
                  name="services_service_retry"),
             path("<path:object_id>/plan/", self.admin_site.admin_view(self.plan_view),
                  name="services_service_plan"),
+            path("<path:object_id>/approval/", self.admin_site.admin_view(self.approval_view),
+                 name="services_service_approval"),
             *super().get_urls(),
         ]
 
@@ -325,6 +329,69 @@ class ServiceAdmin(CatalogModelAdmin):
             return HttpResponseRedirect(reverse("admin:services_service_change", args=[service.pk]))
         return HttpResponseRedirect(reverse("admin:services_generatorrun_change", args=[run.pk]))
 
+    def approval_view(self, request, object_id):
+        """POST ``approval``, ``decision`` (approve, reject) and ``comment``: decide the service's approval.
+
+        The same rules and words as the API (``services.approvals``): a user who may not decide is a 403.
+        """
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        service = self.get_visible_object_or_404(request, object_id, Service.objects.select_related("service_type"))
+        approval = Approval.objects.filter(service=service, pk=request.POST.get("approval", "")
+                                           if request.POST.get("approval", "").isdigit() else None).first()
+        if approval is None:
+            raise Http404("No such approval of this service.")
+        decision, comment = request.POST.get("decision", ""), request.POST.get("comment", "").strip()
+        decide = {"approve": lambda: approvals.approve(approval=approval, user=request.user, comment=comment),
+                  "reject": lambda: approvals.reject(approval=approval, user=request.user, reason=comment)}
+        if decision not in decide:
+            messages.error(request, "Choose Approve or Reject.")
+            return self._back_to(service)
+        since_run = outcome.last_run_id(service)
+        try:
+            with transaction.atomic():
+                decide[decision]()
+        except (approvals.ApprovalRefused, services.IllegalTransition, ValidationError) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+            return self._back_to(service)
+        approval.refresh_from_db()
+        level, where = outcome.after_transition(service, since_run=since_run)
+        if approval.status == Approval.Status.SUPERSEDED:
+            level, where = messages.WARNING, format_html(
+                "{} The plan no longer held when applied ({}): a new approval is requested.", where,
+                approval.superseded_reason)
+        messages.add_message(request, level, format_html("Approval #{} {}: {}", approval.pk,
+                                                         "approved" if decision == "approve" else "rejected", where))
+        return self._back_to(service)
+
+    def approval_context(self, request, obj) -> dict:
+        """The pending approval of ``obj`` for its page: the plan's changes and the decisions the user may take."""
+        approval = approvals.pending_approval(obj) if obj.status == Status.PENDING_APPROVAL else None
+        if approval is None:
+            return {}
+        decisions, refusals = [], []
+        own = approval.requested_by_id == request.user.pk
+        for name, label, confirm in (
+                ("approve", "Approve", f"Approve the plan of {obj}? Its delivery starts now."),
+                ("reject", "Withdraw" if own else "Reject",
+                 f"{'Withdraw' if own else 'Reject'} the request of {obj}? It goes back to {approval.from_status}.")):
+            refusal = approvals.decision_refusal(approval, request.user, name)
+            if refusal is None:
+                decisions.append({"name": name, "label": label, "confirm": confirm})
+            else:
+                refusals.append(refusal.message)
+        plan = approval.plan_run
+        return {
+            "pending_approval": approval,
+            "approval_plan": plan,
+            "approval_plan_url": reverse("admin:services_generatorrun_change", args=[plan.pk]) if plan else "",
+            "approval_changes": changes_html(plan.changes, obj) if plan else "",
+            "approval_decisions": decisions,
+            "approval_refusal": refusals[0] if refusals and not decisions else (
+                refusals[0] if len(decisions) == 1 else ""),
+            "approval_url": reverse("admin:services_service_approval", args=[obj.pk]),
+        }
+
     def generator_actions(self, request, obj) -> list[dict]:
         if not obj.service_type.generator or not self.has_change_permission(request, obj):
             return []
@@ -358,7 +425,62 @@ class ServiceAdmin(CatalogModelAdmin):
             context["documentation_sections"] = documentation_sections(obj)
             context["generator_actions"] = self.generator_actions(request, obj)
             context["generator_runs"] = service_runs(obj)
+            context.update(self.approval_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+@admin.register(Approval)
+class ApprovalAdmin(CatalogModelAdmin):
+    """Approvals, read-only: decided on the service's page (or through the API)."""
+
+    list_display = ("__str__", "service_link", "status", "from_status", "requested_by", "requested_at", "decided_by",
+                    "decided_at")
+    list_filter = ("status",)
+    list_select_related = ("service", "requested_by", "decided_by")
+    search_fields = ("service__service_identifier", "comment")
+    ordering = ("-pk",)
+    fieldsets = (
+        (None, {"fields": ("service_link", "status", "from_status", "service_version", "requested_by",
+                           "requested_at", "decided_by", "decided_at", "comment", "superseded_reason")}),
+        ("Runs", {"fields": ("plan_link", "apply_link")}),
+        ("Plan", {"fields": ("plan_table",)}),
+    )
+    readonly_fields = ("service_link", "status", "from_status", "service_version", "requested_by", "requested_at",
+                       "decided_by", "decided_at", "comment", "superseded_reason", "plan_link", "apply_link",
+                       "plan_table")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Service", ordering="service__service_identifier")
+    def service_link(self, obj):
+        return format_html('<a href="{}#approval">{}</a>', reverse("admin:services_service_change",
+                                                                   args=[obj.service_id]), obj.service)
+
+    @staticmethod
+    def _run_link(run):
+        if run is None:
+            return "-"
+        return format_html('<a href="{}">{}</a> ({})', reverse("admin:services_generatorrun_change", args=[run.pk]),
+                           run, run.get_status_display().lower())
+
+    @admin.display(description="Plan")
+    def plan_link(self, obj):
+        return self._run_link(obj.plan_run)
+
+    @admin.display(description="Applied by")
+    def apply_link(self, obj):
+        return self._run_link(obj.apply_run)
+
+    @admin.display(description="Changes planned")
+    def plan_table(self, obj):
+        return changes_html(obj.plan_run.changes, obj.service) if obj.plan_run else "No plan."
 
 
 @admin.register(ServiceType)
@@ -368,11 +490,13 @@ class ServiceTypeAdmin(CatalogModelAdmin):
     list_display = ("name", "slug", "lifecycle", "generator", "source", "order_link")
     search_fields = ("name", "slug", "description")
     fieldsets = (
-        (None, {"fields": ("name", "slug", "icon", "description", "lifecycle", "generator", "source")}),
+        (None, {"fields": ("name", "slug", "icon", "description", "lifecycle", "generator", "approval_rule",
+                           "source")}),
         ("Attributes", {"fields": ("attribute_table",)}),
         METADATA_FIELDSET,
     )
-    readonly_fields = ("name", "slug", "icon", "description", "lifecycle", "generator", "source", "attribute_table",
+    readonly_fields = ("name", "slug", "icon", "description", "lifecycle", "generator", "approval_rule", "source",
+                       "attribute_table",
                        "annotations", "created", "last_updated")
 
     def has_add_permission(self, request):

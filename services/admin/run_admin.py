@@ -1,12 +1,21 @@
-"""Admin of generator runs: the runs list, a run's page (live log while it works) and the runs table of a service."""
+"""Admin of generator runs: the runs list, a run's page (live log while it works) and the runs table of a service.
 
-from django.contrib import admin
-from django.urls import reverse
+A succeeded run's page offers "Revert this run" to those who may change its service: a confirmation
+page (what the run changed, undone newest first), then ``services.revert``; a refusal comes back as
+an error message with its reason.
+"""
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from catalog_site import access
 from catalog_site.admin import CatalogModelAdmin
 
-from .. import runs
+from .. import revert, runs
 from ..models import GeneratorRun
 from ..schema import is_documentation
 from .resources import model_kind
@@ -80,11 +89,13 @@ class GeneratorRunAdmin(CatalogModelAdmin):
     fieldsets = (
         (None, {"fields": ("service_link", "action", "status", "error", "attempts", "requested_by", "task_id")}),
         ("Timing", {"fields": ("queued_at", "started_at", "finished_at", "duration")}),
+        ("Revert", {"fields": ("reverted_at", "reverted_by")}),
         ("Log", {"fields": ("log_lines",)}),
         ("Changes", {"fields": ("change_table",)}),
     )
     readonly_fields = ("service_link", "action", "status", "error", "attempts", "requested_by", "task_id",
-                       "queued_at", "started_at", "finished_at", "duration", "log_lines", "change_table")
+                       "queued_at", "started_at", "finished_at", "duration", "log_lines", "change_table",
+                       "reverted_at", "reverted_by")
 
     def has_add_permission(self, request):
         return False
@@ -111,3 +122,60 @@ class GeneratorRunAdmin(CatalogModelAdmin):
     @admin.display(description="Changes")
     def change_table(self, obj):
         return changes_html(obj.changes, obj.service)
+
+    # -- revert ----------------------------------------------------------------------------------
+    def get_urls(self):
+        return [
+            path("<path:object_id>/revert/", self.admin_site.admin_view(self.revert_view),
+                 name="services_generatorrun_revert"),
+            *super().get_urls(),
+        ]
+
+    def may_revert(self, request, run: GeneratorRun) -> bool:
+        """Whether the page offers "Revert this run": a succeeded run not yet reverted, and a user who may
+        change its service (the revert itself says why it refuses anything else)."""
+        return (revert.run_refusal(run) is None
+                and access.for_request(request).can_write(run.service, "change"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if run is not None and self.may_revert(request, run):
+            extra_context["revert_url"] = reverse("admin:services_generatorrun_revert", args=[run.pk])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def revert_view(self, request, object_id):
+        """GET: the confirmation page (what the run changed, where the service goes: a revert computed and rolled
+        back, so that a refusal shows at once); POST: revert it, then back to the run's page."""
+        run = self.get_visible_object_or_404(request, object_id,
+                                             GeneratorRun.objects.select_related("service__service_type"))
+        self.require_write(request, run.service, "change")
+        run_url = reverse("admin:services_generatorrun_change", args=[run.pk])
+        if request.method == "GET":
+            try:
+                preview = revert.preview_revert(run=run, user=request.user)  # computed and rolled back
+            except revert.RevertRefused as exc:
+                messages.error(request, exc.reason)
+                return HttpResponseRedirect(run_url)
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Revert run #{run.pk} of {run.service}?",
+                "opts": self.opts,
+                "original": run,
+                "preview": preview,
+                "changes": changes_html(run.changes, run.service),
+                "revert_url": reverse("admin:services_generatorrun_revert", args=[run.pk]),
+                "cancel_url": run_url,
+            }
+            return TemplateResponse(request, "admin/services/generatorrun/confirm_revert.html", context)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["GET", "POST"])
+        try:
+            with transaction.atomic():
+                result = revert.revert_run(run=run, user=request.user)
+        except revert.RevertRefused as exc:
+            messages.error(request, exc.reason)
+        else:
+            messages.success(request, f"Run #{run.pk} reverted: {result.undone} change(s) undone; {run.service} "
+                                      f"went from {result.from_status} to {result.to_status}.")
+        return HttpResponseRedirect(run_url)

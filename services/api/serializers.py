@@ -14,14 +14,16 @@ from catalog_site.api.serializers import BaseModelSerializer, RelatedObjectField
 from dcim.models import Location
 from tenancy.models import Tenant
 
-from .. import providers, runs, services
+from .. import approvals, providers, runs, services
 from ..lifecycle import Status
-from ..models import GeneratorRun, Parameter, Provider, Service, ServiceResource, ServiceType
+from ..models import Approval, GeneratorRun, Parameter, Provider, Service, ServiceResource, ServiceType
 from ..schema import DefinitionErrors, normalise_type_definition
 from ..selectors import deletion_blocker, documentation_sections
 
 TYPE_DEFINITION_FIELDS = ("slug", "name", "description", "icon", "lifecycle", "generator", "attributes",
                           "annotations")
+# Definition keys stored under another name: requires_approval is the type's approval_rule.
+TYPE_DEFINITION_SOURCES = {"requires_approval": "approval_rule"}
 
 
 def user_of(serializer):
@@ -48,6 +50,10 @@ class ServiceTypeSerializer(BaseModelSerializer):
 
     attributes = serializers.JSONField(required=False)
     annotations = serializers.JSONField(required=False)
+    requires_approval = serializers.JSONField(
+        source="approval_rule", required=False,
+        help_text='Whether delivering a service waits for an approval: true, false, or {"when": {attribute: '
+                  '[values]}} (an approval when any listed attribute has one of its values).')
     lifecycle = serializers.CharField(required=False)
     lifecycle_transitions = serializers.SerializerMethodField()
     service_count = serializers.SerializerMethodField()
@@ -55,7 +61,8 @@ class ServiceTypeSerializer(BaseModelSerializer):
     class Meta:
         model = ServiceType
         fields = ("id", "url", "display", "slug", "name", "description", "icon", "lifecycle",
-                  "lifecycle_transitions", "generator", "attributes", "annotations", "source", "service_count",
+                  "lifecycle_transitions", "generator", "requires_approval", "attributes", "annotations", "source",
+                  "service_count",
                   "created", "last_updated")
         read_only_fields = ("source",)
         brief_fields = ("id", "url", "display", "slug", "name")
@@ -72,7 +79,10 @@ class ServiceTypeSerializer(BaseModelSerializer):
     def definition(self, attrs: dict, instance=None) -> dict:
         """The type definition a write asks for: the stored one with the fields sent applied."""
         definition = {name: getattr(instance, name) for name in TYPE_DEFINITION_FIELDS} if instance else {}
-        return definition | {name: attrs[name] for name in TYPE_DEFINITION_FIELDS if name in attrs}
+        definition |= {name: getattr(instance, source) for name, source in TYPE_DEFINITION_SOURCES.items()} \
+            if instance else {}
+        definition |= {name: attrs[name] for name in TYPE_DEFINITION_FIELDS if name in attrs}
+        return definition | {name: attrs[source] for name, source in TYPE_DEFINITION_SOURCES.items() if source in attrs}
 
     def validate(self, attrs):
         # The definition is checked as a catalog file is (here, so that a bulk create reports each
@@ -165,12 +175,14 @@ class ServiceSerializer(BaseModelSerializer):
     provider = RelatedObjectField(serializer="services.api.providers.ProviderSerializer",
                                   queryset=Provider.objects.all(), required=False, allow_null=True)
     provider_authorized = serializers.SerializerMethodField()
+    pending_approval = serializers.SerializerMethodField()
 
     class Meta:
         model = Service
         fields = ("id", "url", "display", "service_identifier", "account_reference", "service_type", "tenant",
-                  "location", "provider", "provider_authorized", "status", "version", "attributes", "resources",
-                  "documentation", "description", "annotations", "deletion_blocked", "created", "last_updated")
+                  "location", "provider", "provider_authorized", "status", "pending_approval", "version",
+                  "attributes", "resources", "documentation", "description", "annotations", "deletion_blocked",
+                  "created", "last_updated")
         brief_fields = ("id", "url", "display", "service_identifier", "status")
 
     # service_update refuses, while the service is being deleted, every change but the removal of finalizers.
@@ -185,6 +197,13 @@ class ServiceSerializer(BaseModelSerializer):
 
     def get_deletion_blocked(self, obj) -> str | None:
         return deletion_blocker(obj)
+
+    def get_pending_approval(self, obj) -> int | None:
+        """The id of the approval the service waits for (``/api/services/approvals/{id}/``), or null."""
+        if obj.status != Status.PENDING_APPROVAL:
+            return None
+        approval = approvals.pending_approval(obj)
+        return approval.pk if approval else None
 
     def get_provider_authorized(self, obj) -> bool | None:
         """Whether the provider still acts for the tenant (false once the authorization is revoked); null if none."""
@@ -251,13 +270,15 @@ class GeneratorRunSerializer(BaseModelSerializer):
 
     service = RelatedObjectField(serializer=ServiceSerializer, read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reverted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     log = serializers.SerializerMethodField()
     change_count = serializers.SerializerMethodField()
 
     class Meta:
         model = GeneratorRun
         fields = ("id", "url", "display", "service", "action", "status", "attempts", "error", "change_count",
-                  "changes", "log", "requested_by", "queued_at", "started_at", "finished_at", "duration", "task_id")
+                  "changes", "log", "requested_by", "queued_at", "started_at", "finished_at", "duration", "task_id",
+                  "reverted_at", "reverted_by")
         read_only_fields = fields
         brief_fields = ("id", "url", "display", "action", "status")
 
@@ -266,3 +287,47 @@ class GeneratorRunSerializer(BaseModelSerializer):
 
     def get_change_count(self, obj) -> int:
         return len(obj.changes)
+
+
+class ApprovalSerializer(BaseModelSerializer):
+    """An approval (read-only): the service waiting, the plan shown (``plan_changes``: what delivering it
+    would change), who asked, who decided and why. Decided through ``POST /{id}/approve/`` and ``/reject/``.
+
+    ``service_status`` is the service's status now: in-delivery (or further) once approved, back to
+    draft, active or failed once rejected.
+    """
+
+    service = RelatedObjectField(serializer=ServiceSerializer, read_only=True)
+    service_status = serializers.CharField(source="service.status", read_only=True)
+    plan_run = RelatedObjectField(serializer=GeneratorRunSerializer, read_only=True)
+    apply_run = RelatedObjectField(serializer=GeneratorRunSerializer, read_only=True)
+    plan_status = serializers.SerializerMethodField()
+    plan_error = serializers.SerializerMethodField()
+    plan_changes = serializers.SerializerMethodField()
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Approval
+        fields = ("id", "url", "display", "service", "service_status", "status", "from_status", "service_version",
+                  "plan_run", "plan_status", "plan_error", "plan_changes", "apply_run", "requested_by",
+                  "requested_at", "decided_by", "decided_at", "comment", "superseded_reason")
+        read_only_fields = fields
+        brief_fields = ("id", "url", "display", "status")
+
+    def get_plan_status(self, obj) -> str | None:
+        """The plan's status: succeeded, or failed (``plan_error`` says why delivering would fail now)."""
+        return obj.plan_run.status if obj.plan_run else None
+
+    def get_plan_error(self, obj) -> str:
+        return obj.plan_run.error if obj.plan_run else ""
+
+    def get_plan_changes(self, obj) -> list[dict]:
+        """What the plan would change: ``{"action", "model", "id", "display", "fields": {name: [old, new]}}``."""
+        return obj.plan_run.changes if obj.plan_run else []
+
+
+class ApprovalDecisionSerializer(StrictInputMixin, serializers.Serializer):
+    """The body of ``POST /approvals/{id}/approve/`` (optional comment) and ``/reject/`` (comment: the reason)."""
+
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)

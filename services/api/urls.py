@@ -7,6 +7,7 @@ router.register("service-types", views.ServiceTypeViewSet)
 router.register("services", views.ServiceViewSet)
 router.register("parameters", views.ParameterViewSet)
 router.register("generator-runs", views.GeneratorRunViewSet)
+router.register("approvals", views.ApprovalViewSet)
 router.register("providers", providers.ProviderViewSet)
 router.register("provider-authorizations", providers.ProviderAuthorizationViewSet)
 

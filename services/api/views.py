@@ -1,5 +1,6 @@
 """Views of the services API."""
 
+import django_filters
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -10,9 +11,10 @@ from rest_framework.response import Response
 
 from catalog_site.api.exceptions import Conflict, read_after_commit
 from catalog_site.api.views import CatalogModelViewSet
+from catalog_site.filtersets import BaseFilterSet
 
-from .. import filtersets, runs, services
-from ..models import GeneratorRun, Parameter
+from .. import approvals, filtersets, revert, runs, services
+from ..models import Approval, GeneratorRun, Parameter, Service
 from ..selectors import catalog_entries, service_list_queryset
 from . import serializers
 
@@ -176,10 +178,98 @@ class ServiceViewSet(ServiceDomainErrorsMixin, CatalogModelViewSet):
 class GeneratorRunViewSet(CatalogModelViewSet):
     """Generator runs, newest first (read-only): ``?service_id=``, ``?status=``, ``?action=``.
 
-    A running run's ``log`` shows the lines written so far.
+    A running run's ``log`` shows the lines written so far. ``POST /{id}/revert/`` reverts a succeeded
+    run (``services.revert``).
     """
 
-    queryset = GeneratorRun.objects.select_related("service", "requested_by")
+    queryset = GeneratorRun.objects.select_related("service", "requested_by", "reverted_by")
     serializer_class = serializers.GeneratorRunSerializer
     filterset_class = filtersets.GeneratorRunFilterSet
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ["get", "head", "options"]  # read-only; the revert takes POST (its own methods)
+
+    @extend_schema(request=None, responses=serializers.GeneratorRunSerializer)
+    @action(detail=True, methods=["post"], http_method_names=["post", "options"])
+    def revert(self, request, pk=None):
+        """Revert a succeeded run as one unit: its changes undone newest first, pool entries released or
+        restored, the service moved back to where it was. 200 with the run (``reverted_at``, ``reverted_by``).
+
+        Needs the right to change the service. A plan, a failed run or a run that changed nothing is a 400;
+        a run already reverted, a later change of one of its objects (named), a later run not reverted or a
+        run under way is a 409. ``{"detail": reason}`` either way; nothing is changed then.
+        """
+        run = self.get_object()
+        self.access.check_write(run.service, "change")
+        try:
+            with transaction.atomic():
+                revert.revert_run(run=run, user=request.user)
+        except revert.RevertRefused as exc:
+            return Response({"detail": exc.reason},
+                            status=status.HTTP_409_CONFLICT if exc.conflict else status.HTTP_400_BAD_REQUEST)
+        return Response(self.get_serializer(self.get_queryset().get(pk=run.pk)).data)
+
+
+class ApprovalFilterSet(BaseFilterSet):
+    """Filters of approvals: ``?status=``, ``?service_id=`` (several allowed each), ``?q=`` (the service's
+    identifier, the comment)."""
+
+    status = django_filters.MultipleChoiceFilter(choices=Approval.Status.choices)
+    service_id = django_filters.ModelMultipleChoiceFilter(field_name="service", queryset=Service.objects.all())
+    search_fields = ("service__service_identifier", "comment")
+
+    class Meta:
+        model = Approval
+        fields = ()
+
+
+# The methods of the decision routes: the viewset itself is read-only (no POST of the list).
+DECISION_METHODS = ["post", "options"]
+
+
+class ApprovalViewSet(CatalogModelViewSet):
+    """Approvals of service deliveries, newest first: read them, and decide a pending one with
+    ``POST /{id}/approve/`` or ``POST /{id}/reject/``.
+
+    Deciding needs the ``services.approve_service`` permission (or a superuser) and the right to
+    change the service; the requester cannot approve their own request (409) but may withdraw it
+    (reject). A decided approval is a 409.
+    """
+
+    queryset = Approval.objects.select_related("service__service_type", "plan_run", "apply_run", "requested_by",
+                                               "decided_by")
+    serializer_class = serializers.ApprovalSerializer
+    filterset_class = ApprovalFilterSet
+    http_method_names = ["get", "head", "options"]  # read-only; the decisions take POST (DECISION_METHODS)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, approvals.ApprovalRefused | services.IllegalTransition):
+            exc = Conflict({"detail": " ".join(exc.messages) if hasattr(exc, "messages") else str(exc)})
+        return super().handle_exception(exc)
+
+    def decide(self, request, decide) -> Response:
+        approval = self.get_object()
+        body = serializers.ApprovalDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        comment = body.validated_data.get("comment", "")
+
+        def read():
+            return self.get_serializer(self.get_queryset().get(pk=approval.pk)).data
+
+        with transaction.atomic():
+            decide(approval=approval, user=request.user, comment=comment)
+            committed = read()
+        return Response(read_after_commit(or_committed(read, committed), committed), status=status.HTTP_200_OK)
+
+    @extend_schema(request=serializers.ApprovalDecisionSerializer, responses=serializers.ApprovalSerializer)
+    @action(detail=True, methods=["post"], http_method_names=DECISION_METHODS)
+    def approve(self, request, pk=None):
+        """Approve the plan (optional ``comment``): the service goes to in-delivery and its provision run
+        applies the plan, or asks for a new approval if what it would change differs. 200 with the approval."""
+        return self.decide(request, approvals.approve)
+
+    @extend_schema(request=serializers.ApprovalDecisionSerializer, responses=serializers.ApprovalSerializer)
+    @action(detail=True, methods=["post"], http_method_names=DECISION_METHODS)
+    def reject(self, request, pk=None):
+        """Reject the plan, ``comment`` giving the reason (required): the service goes back to where it was."""
+        return self.decide(request, lambda approval, user, comment: approvals.reject(
+            approval=approval, user=user, reason=comment))
+

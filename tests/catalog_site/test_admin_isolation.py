@@ -16,7 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from catalog_site import access
-from catalog_site.models import ObjectChange, ObjectStatus
+from catalog_site.models import ObjectChange, ObjectStatus, Webhook, WebhookDelivery
 from dcim.models import Device, Interface, Location
 from ipam import allocation
 from ipam.models import (
@@ -30,7 +30,7 @@ from ipam.models import (
     PrefixPool,
     PrefixPoolResource,
 )
-from services.models import GeneratorRun, Provider, ProviderAuthorization, Service
+from services.models import Approval, GeneratorRun, Provider, ProviderAuthorization, Service
 from tenancy.models import Membership, Tenant
 from tests.dcim.factories import make_device, make_device_type, make_interface, make_location
 from tests.services.factories import dedicated_internet, offer, order_service
@@ -75,6 +75,8 @@ def tenant_objects(tenant, marker: str, *, site, shared_pool, prefix: str, addre
     # A status has no tenant: it is seen through its device only (the status list, the device's page).
     ObjectStatus.objects.create(object=device, namespace="monitoring.example.com", source="probe",
                                 data={"note": marker})
+    webhook = Webhook.objects.create(name=f"{marker}-webhook", payload_url=f"https://{marker}.example.com/hook",
+                                     events=["run.failed"], tenant=tenant)
     return {
         Location: location,
         Device: device,
@@ -86,12 +88,15 @@ def tenant_objects(tenant, marker: str, *, site, shared_pool, prefix: str, addre
         VLAN: vlan,
         Service: service,
         GeneratorRun: GeneratorRun.objects.create(service=service, action="plan", status="succeeded"),
+        Approval: Approval.objects.create(service=service, from_status="draft", service_version=1, comment=marker),
         # order_service made the provider that serves the tenant (owned by its root) and its authorization.
         Provider: service.provider,
         ProviderAuthorization: service.provider.authorizations.get(tenant=tenant),
         # The change log: the record of the VLAN's creation carries the VLAN's tenant.
         ObjectChange: ObjectChange.objects.filter(object_type=ContentType.objects.get_for_model(VLAN),
                                                   object_id=vlan.pk).latest("pk"),
+        Webhook: webhook,
+        WebhookDelivery: WebhookDelivery.objects.create(webhook=webhook, event="run.failed", payload={"note": marker}),
         **pools,
     }
 
@@ -254,7 +259,7 @@ def test_add_pages_offer_nothing_of_b(world, as_user, role):
         response = client.get(ORDER if model is Service else url(model, "add"))
         assert response.status_code in (200, 403), model
         assert not leaks_b(response.content.decode()), model
-        read_only = (GeneratorRun, ObjectChange)
+        read_only = (GeneratorRun, ObjectChange, WebhookDelivery, Approval)
         if access.is_scoped(model) and model not in read_only and access.write_rank(model) == access.EDITOR:
             assert response.status_code == (200 if role == "editor" else 403), model
 

@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from catalog_site import access
-from catalog_site.models import ObjectChange, ObjectStatus, Token
+from catalog_site.models import ObjectChange, ObjectStatus, Token, Webhook, WebhookDelivery
 from dcim.models import Device, Interface, Location
 from demo.inventory import load_inventory
 from ipam.models import (
@@ -33,7 +33,7 @@ from ipam.models import (
     PrefixPoolResource,
 )
 from services import services
-from services.models import GeneratorRun, Provider, ProviderAuthorization, Service
+from services.models import Approval, GeneratorRun, Provider, ProviderAuthorization, Service
 from tenancy.models import Membership, Tenant
 
 from ..dcim.factories import default_device_type, device_role
@@ -76,17 +76,22 @@ def make_world(tag: str, tenant: Tenant) -> dict:
         description=tag,
     )
     run = GeneratorRun.objects.create(service=service, action=GeneratorRun.Action.PLAN, error=tag)
+    approval = Approval.objects.create(service=service, plan_run=run, from_status="draft", service_version=1,
+                                       comment=tag)
     # Statuses have no tenant: the walk below checks that another tenant's never show.
     status = ObjectStatus.objects.create(object=device, namespace="monitoring.example.com", source="probe",
                                          data={"note": tag})
     member = get_user_model().objects.create_user(f"{tag}-user")
     membership = Membership.objects.create(user=member, tenant=tenant, role=Membership.Role.VIEWER)
+    webhook = Webhook.objects.create(name=f"{tag} webhook", payload_url=f"https://{tag}.example.com/hook",
+                                     events=["run.failed"], tenant=tenant)
+    delivery = WebhookDelivery.objects.create(webhook=webhook, event="run.failed", payload={"note": tag})
     return {
         Tenant: tenant, Location: site, Device: device, Interface: interface, Namespace: namespace,
         L2Domain: l2domain, VLAN: vlan, Prefix: prefix, IPAddress: address, NumberPool: number_pool,
-        PrefixPool: prefix_pool, IPAddressPool: ip_pool, Service: service, GeneratorRun: run,
+        PrefixPool: prefix_pool, IPAddressPool: ip_pool, Service: service, GeneratorRun: run, Approval: approval,
         Membership: membership, Provider: provider, ProviderAuthorization: authorization,
-        ObjectStatus: status, "region": region,
+        ObjectStatus: status, "region": region, Webhook: webhook, WebhookDelivery: delivery,
         # The change log: the record of the device's creation carries the device's tenant.
         ObjectChange: ObjectChange.objects.filter(object_type__model="device", object_id=device.pk).latest("pk"),
     }

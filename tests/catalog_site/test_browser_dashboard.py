@@ -1,9 +1,9 @@
 """The admin index dashboard and the header's search box in a real headless Chromium, on demo data.
 
 The demo inventory and the customers' draft services, two of them delivered by the generator (eager
-Celery) and one failed run: the dashboard shows each section; the README's screenshot is drawn here
-(see tests/browser.py for where it goes). Then the search box of the header finds a delivered
-service's gateway address and the prefixes that contain it.
+Celery), one waiting for approval and one failed run: the dashboard shows each section; the README's
+screenshot is drawn here (see tests/browser.py for where it goes). Then the search box of the header
+finds a delivered service's gateway address and the prefixes that contain it.
 """
 
 import pytest
@@ -34,7 +34,10 @@ def test_dashboard_and_global_search(browser, live_server, admin_user, eager_tas
     load_inventory()
     load_customer_services()
     delivered = deliver("DI-ACME-001")
-    deliver("DI-GLOBEX-001")
+    deliver("DI-GLOBEX-002")
+    big = Service.objects.get(service_identifier="DI-GLOBEX-001")  # 10 Gbps: it waits for an approval
+    services.service_transition(service=big, to="in-delivery", version=big.version)
+    assert Service.objects.get(pk=big.pk).status == "pending-approval"
     GeneratorRun.objects.create(service=Service.objects.get(service_identifier="DI-ACME-002"), action="provision",
                                 status="failed", error="No free customer port of 100 Mbps or more on the core "
                                                         "switches of Paris 1.")
@@ -47,7 +50,8 @@ def test_dashboard_and_global_search(browser, live_server, admin_user, eager_tas
     assert list(sections) == ["dashboard-services", "dashboard-runs", "dashboard-pools", "dashboard-ports"]
     assert "Dedicated Internet" in sections["dashboard-services"].text
     runs = sections["dashboard-runs"]
-    assert "2 succeeded" in runs.text and "1 failed" in runs.text
+    # Two deliveries and the plan of the order waiting for approval; the failure made by hand.
+    assert "3 succeeded" in runs.text and "1 failed" in runs.text
     assert runs.find_element(By.PARTIAL_LINK_TEXT, "DI-ACME-002").get_attribute("href").endswith(
         f"/admin/services/generatorrun/{GeneratorRun.objects.get(status='failed').pk}/change/")
     pools = [row.find_element(By.CSS_SELECTOR, "th").text for row in sections["dashboard-pools"].find_elements(

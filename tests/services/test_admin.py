@@ -183,10 +183,10 @@ class TestChangeForm:
 
     def test_rw_plus_change_on_active_redelivers(self, admin_client):
         service = make_service("active")
-        response = admin_client.post(change_url(service), change_form(service, attr_bandwidth="10000"))
+        response = admin_client.post(change_url(service), change_form(service, attr_bandwidth="100"))
         assert response.status_code == 302
         service.refresh_from_db()
-        assert (service.attributes["bandwidth"], service.status, service.version) == (10000, "in-delivery", 2)
+        assert (service.attributes["bandwidth"], service.status, service.version) == (100, "in-delivery", 2)
         assert service.events.first().user.username == "admin"
 
     def test_rw_plus_in_draft_and_metadata(self, admin_client):

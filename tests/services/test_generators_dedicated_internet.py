@@ -1,14 +1,16 @@
 """The Dedicated Internet scenario end to end, eager tasks: order, deliver, re-run, change, repair, decommission."""
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from dcim.models import Device, Interface
 from ipam.models import VLAN, IPAddress, NumberAllocation, Prefix, PrefixAllocation
-from services import runs
+from services import approvals, runs
 from services.models import GeneratorRun, ServiceResource
 from services.selectors import documentation_sections
 
 from .generator_fixtures import (
+    committed,
     deliver,
     eager_tasks_fixture,  # noqa: F401 - the fixture "eager_tasks"
     footprint,
@@ -21,6 +23,16 @@ from .generator_fixtures import (
     transition,
     update,
 )
+
+
+def approve(service):
+    """Approve the plan the service waits for (10 Gbps needs one: ``services.approvals``), as a second person."""
+    assert service.status == "pending-approval"
+    approver = get_user_model().objects.get_or_create(username="approver", defaults={"is_superuser": True})[0]
+    with committed():
+        approvals.approve(approval=approvals.pending_approval(service), user=approver)
+    service.refresh_from_db()
+    return service
 
 
 def resources(service) -> dict[str, list[str]]:
@@ -102,7 +114,7 @@ def test_second_run_changes_nothing(inventory, django_assert_max_num_queries):
 def test_bandwidth_change_moves_to_a_10g_port_and_frees_the_old_one(inventory):
     service = deliver()
     old_port = port_of(service)
-    service = update(service, bandwidth=10000)
+    service = approve(update(service, bandwidth=10000))
     run = last_run(service)
     assert (run.action, run.status, service.status) == ("provision", "succeeded", "active")
     new_port = port_of(service)
@@ -160,7 +172,7 @@ def test_second_service_at_the_site_gets_the_next_resources(inventory):
 
 def test_no_free_port_fails_the_run_and_leaves_nothing(inventory):
     Interface.objects.filter(device__location=inventory, speed__gte=10000, role="customer").update(status="reserved")
-    service = deliver(bandwidth=10000)
+    service = approve(deliver(bandwidth=10000))
     run = last_run(service)
     assert (run.status, service.status) == ("failed", "failed")
     assert run.error == "No free customer port of 10000 Mbps or more on the core switches of Paris 1."
@@ -170,13 +182,13 @@ def test_no_free_port_fails_the_run_and_leaves_nothing(inventory):
     assert service.events.first().message == f"Run #{run.pk} (provision) failed: {run.error}"
 
     # Given up: decommissioning a failed service (it owns nothing) ends it.
-    given_up = transition(deliver("DI-GIVEN-UP", bandwidth=10000), "in-decommissioning")
+    given_up = transition(approve(deliver("DI-GIVEN-UP", bandwidth=10000)), "in-decommissioning")
     assert (last_run(given_up).action, last_run(given_up).changes, given_up.status) == (
         "decommission", [], "decommissioned")
 
     # Retrying once a port is free delivers it, from the same (rolled back, so reused) VLAN id.
     Interface.objects.filter(device__location=inventory, name="Ethernet11").update(status="free")
-    service = transition(service, "in-delivery")
+    service = approve(transition(service, "in-delivery"))
     assert (last_run(service).status, service.status) == ("succeeded", "active")
     assert VLAN.objects.get(name="vlan__DI-12345").vid == 1000
 
