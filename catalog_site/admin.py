@@ -333,6 +333,19 @@ def delete_selected(modeladmin, request, queryset):
     return None
 
 
+class ReadOnlyAdminMixin:
+    """A record nobody adds, changes or deletes by hand (runs, approvals, the change log): view pages only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class CatalogModelAdmin(ScopedAdminMixin, ImportExportAdminMixin, admin.ModelAdmin):
     """Base admin: tenant-scoped (see the module), timestamps read-only, a sensible page size.
 

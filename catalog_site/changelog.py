@@ -263,17 +263,25 @@ class ChangeContextMiddleware:
 
 # -- retention ------------------------------------------------------------------------------------
 
+def delete_in_batches(queryset, batch: int = 5000) -> int:
+    """Delete ``queryset`` a batch at a time, so that a large purge holds no long transaction; how many went."""
+    total = 0
+    while True:
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return total
+        total += queryset.model._base_manager.filter(pk__in=ids).delete()[0]
+
+
+def retention_cutoff(days: int | None = None):
+    """The time before which logs are deleted (``CHANGELOG_RETENTION_DAYS``); None when they are all kept."""
+    days = settings.CHANGELOG_RETENTION_DAYS if days is None else days
+    return timezone.now() - datetime.timedelta(days=days) if days else None
+
+
 def purge(*, days: int | None = None, batch: int = 5000) -> int:
     """Delete the changes older than ``days`` (``CHANGELOG_RETENTION_DAYS``; 0 keeps all); how many went."""
     from .models import ObjectChange
 
-    days = settings.CHANGELOG_RETENTION_DAYS if days is None else days
-    if not days:
-        return 0
-    cutoff = timezone.now() - datetime.timedelta(days=days)
-    total = 0
-    while True:  # in batches, so that a large purge does not hold one long transaction
-        ids = list(ObjectChange.objects.filter(time__lt=cutoff).order_by("pk").values_list("pk", flat=True)[:batch])
-        if not ids:
-            return total
-        total += ObjectChange.objects.filter(pk__in=ids).delete()[0]
+    cutoff = retention_cutoff(days)
+    return 0 if cutoff is None else delete_in_batches(ObjectChange.objects.filter(time__lt=cutoff), batch)

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from . import changelog
-from .admin import CatalogModelAdmin, rights
+from .admin import CatalogModelAdmin, ReadOnlyAdminMixin, rights
 from .models import ObjectChange
 
 HISTORY_PAGE_SIZE = 25
@@ -118,7 +118,7 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(ObjectChange)
-class ObjectChangeAdmin(CatalogModelAdmin):
+class ObjectChangeAdmin(ReadOnlyAdminMixin, CatalogModelAdmin):
     """Every recorded change, newest first (read-only); see the module docstring."""
 
     list_display = ("time", "action", "object_type_label", "object_display", "tenant", "who", "group")
@@ -129,15 +129,6 @@ class ObjectChangeAdmin(CatalogModelAdmin):
     fields = ("time", "action", "source", "who", "group", "object_display", "object_type_label", "object_id",
               "tenant", "diff_table")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in ("request_id", "run_id") or super().lookup_allowed(lookup, value, request)

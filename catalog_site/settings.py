@@ -256,8 +256,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # the periodic sweep (services.resend_lost_runs, every 30 s) once it has waited this many seconds.
 RUN_RESEND_AFTER = int(os.environ.get("RUN_RESEND_AFTER", "20"))
 
-# The change log (catalog_site.changelog): records older than this many days are deleted by the
-# scheduled purge (catalog_site.purge_changelog, daily); 0 keeps them all.
+# The change log (catalog_site.changelog): records older than this many days, and finished webhook
+# deliveries, are deleted by the scheduled purge (catalog_site.purge_changelog, daily); 0 keeps them all.
 CHANGELOG_RETENTION_DAYS = int(os.environ.get("CHANGELOG_RETENTION_DAYS", "90"))
 
 # Webhooks (catalog_site.webhooks): targets on loopback, link-local or private addresses are refused unless

@@ -1,4 +1,5 @@
-"""Celery tasks of the shared base: the change log's retention."""
+"""Celery tasks of the shared base: the retention of the change log and of the webhook delivery log, and
+the delivery of webhooks."""
 
 from celery import shared_task
 
@@ -7,8 +8,11 @@ from . import changelog
 
 @shared_task(name="catalog_site.purge_changelog")
 def purge_changelog() -> int:
-    """Delete the change records older than ``CHANGELOG_RETENTION_DAYS`` (scheduled daily); how many went."""
-    return changelog.purge()
+    """Delete the change records, and the finished webhook deliveries, older than ``CHANGELOG_RETENTION_DAYS``
+    (scheduled daily); how many went."""
+    from . import webhooks
+
+    return changelog.purge() + webhooks.purge_deliveries()
 
 
 @shared_task(bind=True, name="catalog_site.deliver_webhook")

@@ -370,3 +370,15 @@ def redeliver(delivery):
     copy = WebhookDelivery.objects.create(webhook=delivery.webhook, event=delivery.event, payload=delivery.payload)
     send_on_commit([copy.pk])
     return copy
+
+
+def purge_deliveries(*, days: int | None = None) -> int:
+    """Delete the finished deliveries (succeeded, failed) older than the change log's retention; how many went."""
+    from . import changelog
+    from .models import WebhookDelivery
+
+    cutoff = changelog.retention_cutoff(days)
+    if cutoff is None:
+        return 0
+    return changelog.delete_in_batches(WebhookDelivery.objects.filter(created__lt=cutoff)
+                                       .exclude(status__in=WebhookDelivery.OPEN))

@@ -31,12 +31,12 @@ DELETING_TARGETS = frozenset({"in-decommissioning", "decommissioned", "failed"})
 
 class Status(models.TextChoices):
     DRAFT = "draft", "Draft"
+    PENDING_APPROVAL = "pending-approval", "Pending approval"
     IN_DELIVERY = "in-delivery", "In delivery"
     ACTIVE = "active", "Active"
     IN_DECOMMISSIONING = "in-decommissioning", "In decommissioning"
     DECOMMISSIONED = "decommissioned", "Decommissioned"
     FAILED = "failed", "Failed"
-    PENDING_APPROVAL = "pending-approval", "Pending approval"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog_site import access, finalizers
-from catalog_site.admin import METADATA_FIELDSET, CatalogInline, CatalogModelAdmin
+from catalog_site.admin import METADATA_FIELDSET, CatalogInline, CatalogModelAdmin, ReadOnlyAdminMixin
 
 from .. import approvals, providers, runs, services
 from ..lifecycle import Status
@@ -430,7 +430,7 @@ class ServiceAdmin(CatalogModelAdmin):
 
 
 @admin.register(Approval)
-class ApprovalAdmin(CatalogModelAdmin):
+class ApprovalAdmin(ReadOnlyAdminMixin, CatalogModelAdmin):
     """Approvals, read-only: decided on the service's page (or through the API)."""
 
     list_display = ("__str__", "service_link", "status", "from_status", "requested_by", "requested_at", "decided_by",
@@ -448,15 +448,6 @@ class ApprovalAdmin(CatalogModelAdmin):
     readonly_fields = ("service_link", "status", "from_status", "service_version", "requested_by", "requested_at",
                        "decided_by", "decided_at", "comment", "superseded_reason", "plan_link", "apply_link",
                        "plan_table")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Service", ordering="service__service_identifier")
     def service_link(self, obj):

@@ -13,7 +13,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog_site import access
-from catalog_site.admin import CatalogModelAdmin
+from catalog_site.admin import CatalogModelAdmin, ReadOnlyAdminMixin
+from catalog_site.status_admin import admin_link
 
 from .. import revert, runs
 from ..models import GeneratorRun
@@ -76,7 +77,7 @@ def service_runs(service) -> list[dict]:
 
 
 @admin.register(GeneratorRun)
-class GeneratorRunAdmin(CatalogModelAdmin):
+class GeneratorRunAdmin(ReadOnlyAdminMixin, CatalogModelAdmin):
     """Generator runs, read-only; a queued or running run's page reloads itself to follow the log."""
 
     list_display = ("__str__", "service_link", "action", "status", "attempts", "change_count", "queued_at",
@@ -97,19 +98,9 @@ class GeneratorRunAdmin(CatalogModelAdmin):
                        "queued_at", "started_at", "finished_at", "duration", "log_lines", "change_table",
                        "reverted_at", "reverted_by")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="Service", ordering="service__service_identifier")
     def service_link(self, obj):
-        return format_html('<a href="{}">{}</a>', reverse("admin:services_service_change", args=[obj.service_id]),
-                           obj.service.service_identifier)
+        return admin_link(obj.service)
 
     @admin.display(description="Changes")
     def change_count(self, obj):

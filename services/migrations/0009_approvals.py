@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='service',
             name='status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('in-delivery', 'In delivery'), ('active', 'Active'), ('in-decommissioning', 'In decommissioning'), ('decommissioned', 'Decommissioned'), ('failed', 'Failed'), ('pending-approval', 'Pending approval')], default='draft', max_length=30),
+            field=models.CharField(choices=[('draft', 'Draft'), ('pending-approval', 'Pending approval'), ('in-delivery', 'In delivery'), ('active', 'Active'), ('in-decommissioning', 'In decommissioning'), ('decommissioned', 'Decommissioned'), ('failed', 'Failed')], default='draft', max_length=30),
         ),
         migrations.CreateModel(
             name='Approval',

@@ -242,3 +242,22 @@ def test_the_changes_of_a_global_webhook_are_for_superusers_only(api):
     assert admin_of_acme.get(f"{URL}{hidden.pk}/").status_code == 404
     assert api.get(f"{URL}{hidden.pk}/").status_code == 200
     assert "payload_url" not in hidden.postchange_data and "secret" not in hidden.postchange_data
+
+
+@pytest.mark.django_db
+def test_the_daily_purge_takes_old_finished_deliveries_too(settings):
+    from catalog_site.models import Webhook, WebhookDelivery
+    from catalog_site.tasks import purge_changelog
+
+    hook = Webhook.objects.create(name="itsm", payload_url="https://itsm.example.com/hook", events=["run.failed"])
+    old = timezone.now() - datetime.timedelta(days=40)
+    done = WebhookDelivery.objects.create(webhook=hook, event="run.failed", payload={}, status="succeeded", created=old)
+    waiting = WebhookDelivery.objects.create(webhook=hook, event="run.failed", payload={}, status="retrying",
+                                             created=old)
+    recent = WebhookDelivery.objects.create(webhook=hook, event="run.failed", payload={}, status="failed")
+    old_records = ObjectChange.objects.update(time=old)  # the webhook's creation among them
+    settings.CHANGELOG_RETENTION_DAYS = 30
+    assert purge_changelog() == old_records + 1  # and the old finished delivery
+    assert not ObjectChange.objects.exists()
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {waiting.pk, recent.pk}
+    assert not WebhookDelivery.objects.filter(pk=done.pk).exists()

@@ -1,5 +1,6 @@
 """An order that needs approval, in a real headless Chromium: a customer asks for a 10 Gbps delivery, the plan
-waits on the service page as a table of changes, and a second person approves it there."""
+waits on the service page as a table of changes, and a second person approves it there; the service's
+History tab then shows what the run changed."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -14,8 +15,10 @@ from tests.browser import log_in, needs_chromium, save_screenshot, wait_for
 from .factories import dedicated_internet, make_tenant, offer
 from .generator_fixtures import eager_tasks_fixture  # noqa: F401 - "eager_tasks": approving runs the generator
 
-# The README's screenshot of a service waiting for approval (see tests/browser.py for where it goes).
+# The README's screenshots of a service waiting for approval, and of its History tab once delivered (see
+# tests/browser.py for where they go).
 SCREENSHOT_NAME = "approval.png"
+HISTORY_SCREENSHOT_NAME = "history.png"
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
@@ -59,3 +62,10 @@ def test_a_10g_order_waits_for_a_second_person(browser, live_server, admin_user,
     approval = Approval.objects.get(service=service)
     assert (approval.status, approval.decided_by, approval.requested_by) == ("approved", admin_user, customer)
     assert approval.apply_run.status == "succeeded"
+
+    # The History tab: the run's changes of the service, each with its diff and a link to the run.
+    browser.get(f"{page.removesuffix('change/')}history/")
+    history = browser.find_element(By.ID, "change-history").text
+    assert f"run #{approval.apply_run.pk} of DI-BIG-1" in history
+    assert "status" in history and "pending-approval" in history and "active" in history
+    save_screenshot(browser, HISTORY_SCREENSHOT_NAME)
