@@ -8,6 +8,7 @@ refuses, are a 400 in any parameter.
 """
 
 import copy
+import datetime
 import json
 import math
 import re
@@ -95,6 +96,32 @@ class RepeatableCSVWidget(widgets.CSVWidget):
         if not hasattr(data, "getlist") or name not in data:
             return super().value_from_datadict(data, files, name)
         return [part for value in data.getlist(name) for part in value.split(",") if part.strip()]
+
+
+class UTCIsoDateTimeField(fields.IsoDateTimeField):
+    """An ISO 8601 time, turned to UTC: PostgreSQL refuses offsets beyond ±15:59, which Python accepts."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is past the last UTC time
+            raise ValidationError("This time is out of range.", code="invalid") from None
+
+
+class UTCIsoDateTimeRangeField(fields.RangeField):
+    widget = widgets.DateRangeWidget
+
+    def __init__(self, *args, **kwargs):
+        super().__init__((UTCIsoDateTimeField(), UTCIsoDateTimeField()), *args, **kwargs)
+
+
+class TimeRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
+    """``?<name>_after=`` / ``?<name>_before=`` (ISO 8601, any offset), as NetBox names them."""
+
+    field_class = UTCIsoDateTimeRangeField
 
 
 class IdInFilter(django_filters.BaseInFilter, IdFilter):

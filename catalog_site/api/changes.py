@@ -20,7 +20,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from catalog_site import changelog
-from catalog_site.filtersets import BaseFilterSet, IdInFilter
+from catalog_site.filtersets import BaseFilterSet, IdInFilter, TimeRangeFilter
 from catalog_site.models import ObjectChange
 
 from .serializers import BaseModelSerializer, detail_view_name
@@ -53,7 +53,7 @@ class DiffField(serializers.Field):
 class ObjectChangeSerializer(BaseModelSerializer):
     """One change of one object: who, when, in which request or run, and its data before and after."""
 
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True,
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
                                         help_text="The user who made the change (null for the system or a deleted "
                                                   "user: see user_name).")
     token = serializers.SerializerMethodField(help_text="The first characters of the API token used, if any.")
@@ -117,7 +117,7 @@ class ObjectChangeFilterSet(BaseFilterSet):
     user = django_filters.CharFilter(field_name="user_name", label="User name")
     request_id = django_filters.UUIDFilter(field_name="request_id", label="Request id")
     run_id = django_filters.NumberFilter(field_name="run_id", min_value=1, label="Generator run id")
-    time = django_filters.IsoDateTimeFromToRangeFilter(field_name="time", label="Time (time_after, time_before)")
+    time = TimeRangeFilter(field_name="time", label="Time (time_after, time_before)")
     search_fields = ("object_repr",)
 
     class Meta:

@@ -269,8 +269,8 @@ class GeneratorRunSerializer(BaseModelSerializer):
     """
 
     service = RelatedObjectField(serializer=ServiceSerializer, read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reverted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reverted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     log = serializers.SerializerMethodField()
     change_count = serializers.SerializerMethodField()
 
@@ -304,8 +304,8 @@ class ApprovalSerializer(BaseModelSerializer):
     plan_status = serializers.SerializerMethodField()
     plan_error = serializers.SerializerMethodField()
     plan_changes = serializers.SerializerMethodField()
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Approval

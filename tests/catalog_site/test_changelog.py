@@ -189,6 +189,18 @@ def test_bad_filters_are_400_naming_the_filter(api, params, field):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("params", [
+    {"time_after": "4564-05-14T01:02:03+23:12"},  # an offset PostgreSQL refuses: turned to UTC first
+    {"time_before": "9999-12-31T23:00:00-05:00"},  # past the last UTC time
+    {"user__nic": "\x16\U000f0b2e\\RY\xa8\x0e"},
+])
+def test_hostile_times_and_names_are_answered(api, params):
+    """Found by the fuzzer on PostgreSQL: a time with a +23:12 offset was a 500."""
+    response = api.get(URL, params)
+    assert response.status_code in (200, 400), response.content
+
+
+@pytest.mark.django_db
 def test_the_change_log_is_read_only(api):
     assert api.post(URL, {}, format="json").status_code == 405
 
