@@ -11,7 +11,9 @@ from django.core.validators import slug_re
 
 from .lifecycle import LIFECYCLES
 
-KINDS = ("text", "integer", "boolean", "choice", "markdown")
+KINDS = ("text", "integer", "boolean", "choice", "markdown", "site", "list")
+# The kinds an item of a list may have: plain values only, so that an item reads as one table row.
+ITEM_KINDS = ("text", "integer", "choice", "boolean", "site")
 MODIFIERS = ("r", "rw", "rw+")
 PRESENTATIONS = ("documentation",)
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -21,6 +23,7 @@ TYPE_KEYS = {"slug", "name", "description", "icon", "lifecycle", "generator", "a
              "requires_approval"}
 ATTRIBUTE_KEYS = {"name", "label", "kind", "description", "modifier", "required", "default", "choices",
                   "annotations", "min_value", "max_value"}
+LIST_KEYS = {"item_key", "min_items", "max_items", "item_attributes"}
 CHOICE_KEYS = {"value", "label", "description", "colour", "annotations"}
 SCALARS = (str, int, float, bool)
 
@@ -93,15 +96,95 @@ def _check_suggestions(spec, attribute: str) -> dict:
     return spec
 
 
+class ValueErrors(ValueError):
+    """Several problems of one value (the items of a list); ``messages`` lists them, one per problem."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = list(messages)
+        super().__init__("; ".join(self.messages))
+
+
+def error_messages(exc: ValueError) -> list[str]:
+    """The messages of a ``clean_value`` refusal: several for a list, else the one."""
+    return list(exc.messages) if isinstance(exc, ValueErrors) else [str(exc)]
+
+
+def item_label(attribute: dict, index: int, item) -> str:
+    """How an error names an item of a list: its place (from 1) and, when it has one, its key."""
+    key = attribute["item_key"]
+    value = item.get(key) if isinstance(item, dict) else None
+    return f"item {index + 1} ({key} {value})" if _is_scalar(value) and value != "" else f"item {index + 1}"
+
+
+def clean_item(attribute: dict, index: int, item) -> tuple[dict, list[str]]:
+    """One item of a list attribute, cleaned field by field (defaults applied), and the problems found."""
+    label = item_label(attribute, index, item)
+    if not isinstance(item, dict):
+        return {}, [f"{label}: Expected an object of item fields, got {type(item).__name__}."]
+    fields = {field["name"]: field for field in attribute["item_attributes"]}
+    problems = [f"{label}: {name}: Not a field of the items of {attribute['label']}."
+                for name in item if name not in fields]
+    cleaned = {}
+    for name, field in fields.items():
+        try:
+            value = clean_value(field, item.get(name))
+        except ValueError as exc:
+            problems.append(f"{label}: {name}: {exc}")
+            continue
+        if value is None:
+            value = field["default"]
+        if value is None and field["required"]:
+            problems.append(f"{label}: {name}: This field is required.")
+        elif value is not None:
+            cleaned[name] = value
+    return cleaned, problems
+
+
+def clean_list(attribute: dict, value) -> list[dict] | None:
+    """A list attribute's value: a list of items, each cleaned, keys unique, within min/max items."""
+    if not isinstance(value, list):
+        raise ValueError(f"Expected a list of items, got {type(value).__name__}.")
+    if not value:
+        return None
+    items, problems, seen = [], [], {}
+    key = attribute["item_key"]
+    for index, raw in enumerate(value):
+        item, item_problems = clean_item(attribute, index, raw)
+        problems.extend(item_problems)
+        if key in item:
+            if item[key] in seen:
+                problems.append(f"{item_label(attribute, index, item)}: {key}: {item[key]!r} is already the "
+                                f"{key} of item {seen[item[key]] + 1}; each item needs its own.")
+            else:
+                seen[item[key]] = index
+        items.append(item)
+    low, high = attribute.get("min_items"), attribute.get("max_items")
+    if low is not None and len(items) < low:
+        problems.append(f"Needs at least {low} item(s), got {len(items)}.")
+    if high is not None and len(items) > high:
+        problems.append(f"Takes at most {high} item(s), got {len(items)}.")
+    if problems:
+        raise ValueErrors(problems)
+    return items
+
+
 def clean_value(attribute: dict, value):
     """``value`` checked and normalised against ``attribute``'s kind and choices.
 
-    ``None`` (and an empty string) means "not set". Raises ``ValueError`` with a message that does
-    not repeat the attribute's name (callers key it by name).
+    ``None`` (and an empty string, an empty list) means "not set". Raises ``ValueError`` with a
+    message that does not repeat the attribute's name (callers key it by name); a list's problems
+    come as ``ValueErrors``, one message per problem, each naming the item and its field. A
+    ``site`` is checked here as text only: whether the site exists is the service layer's question.
     """
     if value is None or value == "":
         return None
     kind = attribute["kind"]
+    if kind == "list":
+        return clean_list(attribute, value)
+    if kind == "site":
+        if not isinstance(value, str):
+            raise ValueError(f"Expected the slug of a site, got {type(value).__name__}.")
+        return value
     if kind in ("text", "markdown"):
         if not isinstance(value, str):
             raise ValueError(f"Expected text, got {type(value).__name__}.")
@@ -164,20 +247,70 @@ def _text(raw: dict, key: str, name: str, default: str = "") -> str:
     return value
 
 
-def normalise_attribute(raw) -> dict:
-    """One attribute definition, checked and with every key present."""
+def _list_keys(raw: dict, name: str) -> dict:
+    """The keys of a list attribute: its item attributes (normalised like any attribute), key and bounds."""
+    raw_items = raw.get("item_attributes")
+    if not isinstance(raw_items, list) or not raw_items:
+        raise DefinitionError("a list attribute needs item_attributes: a non-empty list of attribute definitions",
+                              attribute=name)
+    items, names = [], set()
+    for raw_item in raw_items:
+        try:
+            item = normalise_attribute(raw_item, inside=name)
+        except DefinitionError as exc:
+            where = f"item attribute {exc.attribute!r}: " if exc.attribute else "item_attributes: "
+            raise DefinitionError(where + exc.reason, attribute=name) from exc
+        if item["name"] in names:
+            raise DefinitionError(f"item attribute {item['name']!r} is declared twice", attribute=name)
+        names.add(item["name"])
+        items.append(item)
+    key = raw.get("item_key")
+    if not isinstance(key, str) or not key:
+        raise DefinitionError("a list attribute needs an item_key: the item attribute that tells items apart",
+                              attribute=name)
+    keyed = next((item for item in items if item["name"] == key), None)
+    if keyed is None:
+        raise DefinitionError(f"item_key {key!r} is not one of its item attributes ({', '.join(sorted(names))})",
+                              attribute=name)
+    if not keyed["required"]:
+        raise DefinitionError(f"item_key {key!r} must name a required item attribute: every item needs one",
+                              attribute=name)
+    bounds = {}
+    for bound in ("min_items", "max_items"):
+        value = raw.get(bound)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise DefinitionError(f"{bound} must be a whole number, 0 or more", attribute=name)
+        bounds[bound] = value
+    if None not in bounds.values() and bounds["min_items"] > bounds["max_items"]:
+        raise DefinitionError("min_items is more than max_items", attribute=name)
+    return {"item_key": key, **bounds, "item_attributes": items}
+
+
+def normalise_attribute(raw, *, inside: str | None = None) -> dict:
+    """One attribute definition, checked and with every key present.
+
+    ``inside`` names the list attribute whose item attribute this is: it then takes only the
+    plain kinds (``ITEM_KINDS``), and no list.
+    """
     if not isinstance(raw, dict):
         raise DefinitionError(f"each attribute must be a mapping, not {type(raw).__name__}")
     name = raw.get("name")
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise DefinitionError(f"attribute name {name!r} must be lower case letters, digits and underscores",
                               attribute=str(name) if name else None)
-    unknown = set(raw) - ATTRIBUTE_KEYS
+    unknown = set(raw) - ATTRIBUTE_KEYS - LIST_KEYS
     if unknown:
         raise DefinitionError(f"unknown key(s) {sorted(unknown)}", attribute=name)
     kind = raw.get("kind", "text")
-    if kind not in KINDS:
-        raise DefinitionError(f"kind {kind!r} is not one of {', '.join(KINDS)}", attribute=name)
+    if inside is not None and kind == "list":
+        raise DefinitionError("a list cannot hold a list: an item attribute takes one of "
+                              f"{', '.join(ITEM_KINDS)}", attribute=name)
+    allowed = ITEM_KINDS if inside is not None else KINDS
+    if kind not in allowed:
+        raise DefinitionError(f"kind {kind!r} is not one of {', '.join(allowed)}", attribute=name)
+    misplaced = sorted(key for key in LIST_KEYS if key in raw) if kind != "list" else []
+    if misplaced:
+        raise DefinitionError(f"only a list attribute has {', '.join(misplaced)}", attribute=name)
     modifier = raw.get("modifier", "rw")
     if modifier not in MODIFIERS:
         raise DefinitionError(f"modifier {modifier!r} is not one of r, rw, rw+", attribute=name)
@@ -215,6 +348,10 @@ def normalise_attribute(raw) -> dict:
             if kind != "integer" or isinstance(raw[bound], bool) or not isinstance(raw[bound], int):
                 raise DefinitionError(f"{bound} must be an integer, on an integer attribute", attribute=name)
             attribute[bound] = raw[bound]
+    if kind == "list":
+        attribute.update(_list_keys(raw, name))
+        if raw.get("default") is not None:
+            raise DefinitionError("a list attribute has no default", attribute=name)
     if raw.get("default") is not None:
         try:
             attribute["default"] = clean_value(attribute, raw["default"])
@@ -297,6 +434,9 @@ def normalise_approval_rule(raw, attributes: list[dict]):
         attribute = definitions.get(name)
         if attribute is None:
             raise DefinitionError(f"{name!r} is not an attribute of this type", field="requires_approval")
+        if attribute["kind"] == "list":
+            raise DefinitionError(f"{name}: a list cannot be a condition of approval; name a plain attribute",
+                                  field="requires_approval")
         if not isinstance(values, list) or not values:
             raise DefinitionError(f"{name}: give a non-empty list of values", field="requires_approval")
         cleaned = []

@@ -17,11 +17,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from catalog_site import events, finalizers
+from dcim.models import Location
 
 from . import providers
 from .lifecycle import DECOMMISSION_FINALIZER, DELETING_TARGETS, Status
 from .models import LifecycleEvent, Parameter, Service, ServiceType
-from .schema import DefinitionErrors, clean_value, normalise_type_definition, suggestion_spec
+from .schema import (
+    DefinitionErrors,
+    clean_value,
+    error_messages,
+    item_label,
+    normalise_type_definition,
+    suggestion_spec,
+)
 from .selectors import stranding_problems
 
 IDENTITY_FIELDS = ("service_identifier", "tenant", "location")
@@ -106,6 +114,107 @@ def identity_write_refusal(field: str, *, service: Service) -> str | None:
     return f"Can change only while the service is {allowed}; it is {service.status}."
 
 
+def _site_problems(attribute: dict, value, known=None) -> list[str]:
+    """The sites ``value`` names (a ``site`` attribute, or ``site`` fields of a list's items) that do not exist.
+
+    Sites already named by ``known`` (the stored value) are not asked about again: a site renamed
+    or removed since does not block an unrelated change.
+    """
+    def references(val) -> list[tuple[str, str, str]]:
+        if attribute["kind"] == "site":
+            return [("", "", val)] if isinstance(val, str) else []
+        if attribute["kind"] != "list" or not isinstance(val, list):
+            return []
+        fields = [field["name"] for field in attribute["item_attributes"] if field["kind"] == "site"]
+        return [(f"{item_label(attribute, index, item)}: ", field, item[field])
+                for index, item in enumerate(val) for field in fields
+                if isinstance(item, dict) and isinstance(item.get(field), str)]
+
+    wanted = references(value)
+    if not wanted:
+        return []
+    seen = {(field, slug) for _prefix, field, slug in references(known)}
+    asked = {slug for _prefix, field, slug in wanted if (field, slug) not in seen}
+    found = set(Location.objects.filter(kind="site", slug__in=asked).values_list("slug", flat=True))
+    return [f"{prefix}{field + ': ' if field else ''}No site with the slug {slug!r}."
+            for prefix, field, slug in wanted if slug in asked and slug not in found]
+
+
+def _item_index(attribute: dict, items) -> dict:
+    """The items of a stored list value by their key."""
+    key = attribute["item_key"]
+    return {item[key]: item for item in items or [] if isinstance(item, dict) and key in item}
+
+
+def _generated_fields(attribute: dict) -> list[str]:
+    return [field["name"] for field in attribute.get("item_attributes", []) if field["modifier"] == "r"]
+
+
+def _merge_items(attribute: dict, given: list[dict], stored) -> tuple[list[dict], list[str], list[str]]:
+    """A user's list value with the ``r`` fields of its items taken from ``stored``; and the problems.
+
+    Returns the merged items, the problems of ``r`` fields (sent with another value than the stored
+    one: always refused) and the problems of ``rw`` fields of existing items (changed: refused when
+    the list changes). Items are matched by the list's ``item_key``.
+    """
+    key = attribute["item_key"]
+    old = _item_index(attribute, stored)
+    generated = _generated_fields(attribute)
+    frozen = [field["name"] for field in attribute["item_attributes"] if field["modifier"] == "rw"]
+    merged, generated_problems, frozen_problems = [], [], []
+    for index, item in enumerate(given):
+        label = item_label(attribute, index, item)
+        previous = old.get(item.get(key))
+        item = dict(item)
+        for name in generated:
+            kept = previous.get(name) if previous else None
+            if name in item and item[name] != kept:
+                generated_problems.append(f"{label}: {name}: Set by the system (the service's generator); "
+                                          "it cannot be written.")
+            item.pop(name, None)
+            if kept is not None:
+                item[name] = kept
+        if previous is not None:
+            frozen_problems.extend(
+                f"{label}: {name} is set when the item is added and cannot change "
+                f"(it is {previous.get(name)!r}); remove the item and add a new one instead."
+                for name in frozen if name != key and item.get(name) != previous.get(name))
+        merged.append(item)
+    return merged, generated_problems, frozen_problems
+
+
+def generated_item_fields(attribute: dict) -> list[str]:
+    """The ``r`` fields of a list attribute's items (none for another kind): a generator writes them."""
+    return _generated_fields(attribute)
+
+
+def _without(attribute: dict, items) -> list[dict]:
+    """A list value without the ``r`` fields of its items: what a generator must leave as it is."""
+    generated = set(_generated_fields(attribute))
+    return [{name: value for name, value in item.items() if name not in generated} for item in items or []]
+
+
+def _type_rule_errors(service_type: ServiceType, attributes: dict) -> dict[str, list[str]]:
+    """The errors of the type's own rules: its generator class's ``validate_attributes(attributes)``, if any.
+
+    A schema says what each attribute takes; a rule across attributes (point-to-point has two
+    terminations) is the type's, and its generator knows it. A generator that cannot be imported
+    has no rules here: its run fails with that message.
+    """
+    from .generators import GeneratorError, generator_class  # generators build on this module
+
+    try:
+        cls = generator_class(service_type)
+    except GeneratorError:
+        return {}
+    validate = getattr(cls, "validate_attributes", None)
+    if validate is None:
+        return {}
+    errors = validate(dict(attributes)) or {}
+    return {name: [messages] if isinstance(messages, str) else list(messages)
+            for name, messages in errors.items() if messages}
+
+
 def _clean_new_attributes(service_type: ServiceType, values: dict) -> tuple[dict, dict]:
     """The attributes of a new service (defaults applied) and the errors, by attribute name."""
     definitions = service_type.attribute_map()
@@ -124,14 +233,22 @@ def _clean_new_attributes(service_type: ServiceType, values: dict) -> tuple[dict
         try:
             value = clean_value(attribute, given)
         except ValueError as exc:
-            errors[name] = [str(exc)]
+            errors[name] = error_messages(exc) + _site_problems(attribute, given)
             continue
         if value is None:
             value = attribute["default"]
-        if value is None and attribute["required"]:
+        problems = _site_problems(attribute, value)
+        if attribute["kind"] == "list" and value is not None:
+            value, generated_problems, _ = _merge_items(attribute, value, None)
+            problems = generated_problems + problems
+        if problems:
+            errors[name] = problems
+        elif value is None and attribute["required"]:
             errors[name] = ["This attribute is required."]
         elif value is not None:
             result[name] = value
+    if not errors:
+        errors = _type_rule_errors(service_type, result)
     return result, errors
 
 
@@ -139,7 +256,10 @@ def _apply_attribute_changes(service: Service, changes: dict) -> tuple[dict, set
     """The service's attributes with ``changes`` applied, the changed names, and the errors.
 
     A value equal to the current one is not a change, so a client may send back what it read.
-    ``None`` clears an attribute.
+    ``None`` clears an attribute. A list is sent whole: items are added and removed, and an existing
+    item (matched by the list's ``item_key``) may change its ``rw+`` fields; its ``rw`` fields are
+    set when it is added, and ``r`` fields are kept from the stored item (sent with another value,
+    refused). Once every change is accepted, the type's own rules (``_type_rule_errors``) see the result.
     """
     definitions = service.service_type.attribute_map()
     current = dict(service.attributes)
@@ -153,13 +273,20 @@ def _apply_attribute_changes(service: Service, changes: dict) -> tuple[dict, set
         try:
             value = clean_value(attribute, given)
         except ValueError as exc:
-            errors[name] = [str(exc)]
+            errors[name] = error_messages(exc) + _site_problems(attribute, given, known=current.get(name))
             continue
-        if value == current.get(name):
+        item_problems = []
+        if attribute["kind"] == "list" and value is not None:
+            value, generated_problems, frozen_problems = _merge_items(attribute, value, current.get(name))
+            item_problems = generated_problems + (frozen_problems if value != current.get(name) else [])
+        if value == current.get(name) and not item_problems:
             continue
         refusal = attribute_write_refusal(attribute, service=service)
+        problems = item_problems or _site_problems(attribute, value, known=current.get(name))
         if refusal:
             errors[name] = [refusal]
+        elif problems:
+            errors[name] = problems
         elif value is None and attribute["required"]:
             errors[name] = ["This attribute is required."]
         else:
@@ -168,6 +295,8 @@ def _apply_attribute_changes(service: Service, changes: dict) -> tuple[dict, set
                 current.pop(name, None)
             else:
                 current[name] = value
+    if changed and not errors:
+        errors = _type_rule_errors(service.service_type, current)
     return current, changed, errors
 
 
@@ -409,8 +538,10 @@ def service_approval_move(*, service: Service, to: str, user=None, message: str 
 def service_set_generated_attributes(*, service: Service, attributes: dict, version: int | None = None) -> Service:
     """Write ``r`` attributes (documentation, allocated values) on behalf of the service's generator.
 
-    Only ``r`` attributes are accepted: user-owned values are not the generator's to change. The
-    version check is optional because a generator run already holds the service's run lock.
+    Only ``r`` attributes are accepted: user-owned values are not the generator's to change. A list
+    whose items have ``r`` fields is accepted too, sent whole: the generator fills those fields, and
+    the items and their other fields must stay as stored. The version check is optional because a
+    generator run already holds the service's run lock.
     """
     locked = _lock(service, version, check_version=version is not None)
     definitions = locked.service_type.attribute_map()
@@ -418,13 +549,17 @@ def service_set_generated_attributes(*, service: Service, attributes: dict, vers
     values = dict(locked.attributes)
     for name, given in attributes.items():
         attribute = definitions.get(name)
-        if attribute is None or attribute["modifier"] != "r":
+        if attribute is None or (attribute["modifier"] != "r" and not generated_item_fields(attribute)):
             errors[name] = ["Not a generator-owned (r) attribute of this service type."]
             continue
         try:
             value = clean_value(attribute, given)
         except ValueError as exc:
-            errors[name] = [str(exc)]
+            errors[name] = error_messages(exc)
+            continue
+        if attribute["modifier"] != "r" and _without(attribute, value) != _without(attribute, values.get(name)):
+            errors[name] = ["A generator sets only the generator-owned (r) fields of the items; the items and "
+                            "their other fields are the user's: send them back as stored."]
             continue
         if value is None:
             values.pop(name, None)
@@ -543,7 +678,8 @@ def service_type_save(*, definition: dict, instance: ServiceType | None = None, 
         instance.source = source
     instance.full_clean()
     instance.save()
-    for attribute in normalised["attributes"]:
+    for attribute in [*normalised["attributes"],
+                      *(item for a in normalised["attributes"] for item in a.get("item_attributes", []))]:
         spec = suggestion_spec(attribute)
         if spec and spec["type"] == "parameters":
             Parameter.objects.get_or_create(
@@ -555,7 +691,8 @@ def service_type_save(*, definition: dict, instance: ServiceType | None = None, 
 
 __all__ = [
     "DeletionRefused", "IllegalTransition", "ServiceValidationError", "VersionConflict",
-    "attribute_write_refusal", "identity_write_refusal", "on_enter_working_state", "service_create",
+    "attribute_write_refusal", "generated_item_fields", "identity_write_refusal", "on_enter_working_state",
+    "service_create",
     "deletion_refusal", "service_delete", "service_release_decommission", "service_set_generated_attributes",
     "service_approval_move", "service_transition", "service_type_save",
     "service_update", "service_validate_create",

@@ -23,9 +23,9 @@ from catalog_site.admin import AccessCheckedForm
 from .. import services
 from ..lifecycle import Status
 from ..models import Service, ServiceType
-from ..schema import is_documentation
+from ..schema import is_documentation, item_label
 from ..selectors import suggested_values
-from .widgets import SuggestionInput
+from .widgets import ItemTable, SuggestionInput
 
 ATTRIBUTE_PREFIX = "attr_"
 BASE_FIELDS = ("service_identifier", "account_reference", "tenant", "location", "description")
@@ -67,6 +67,56 @@ def choice_label(choice: dict) -> str:
     return f"{choice['label']} — {choice['description']}" if choice["description"] else choice["label"]
 
 
+class ItemListField(forms.Field):
+    """A list attribute: the rows of an ``ItemTable``, each read into an item of typed values.
+
+    Only the form's own conversions happen here (a number typed as text); every rule of the
+    items (required fields, bounds, unique keys, modifiers) is the service layer's, as for the API.
+    """
+
+    def __init__(self, attribute: dict, *, stored=None, show_generated: bool = True, **kwargs):
+        self.attribute = attribute
+        suggestions = {field["name"]: suggested_values(field) for field in attribute["item_attributes"]}
+        kwargs.setdefault("widget", ItemTable(attribute, stored=stored, show_generated=show_generated,
+                                              suggestions=suggestions))
+        super().__init__(**kwargs)
+        self.widget.read_only = self.disabled
+
+    def to_python(self, value):
+        if not value:
+            return None
+        if not isinstance(value, list):
+            raise forms.ValidationError("Expected a list of items.")
+        kinds = {field["name"]: field["kind"] for field in self.attribute["item_attributes"]}
+        items, problems = [], []
+        for index, row in enumerate(value):
+            item = {}
+            for name, raw in (row.items() if isinstance(row, dict) else ()):
+                try:
+                    item[name] = self.convert(kinds.get(name), raw)
+                except ValueError as exc:
+                    problems.append(f"{item_label(self.attribute, index, row)}: {name}: {exc}")
+            items.append(item)
+        if problems:
+            raise forms.ValidationError(problems)
+        return items
+
+    @staticmethod
+    def convert(kind: str | None, raw):
+        """A posted text as the value of an item field of ``kind``; typed values (the initial list) pass."""
+        if not isinstance(raw, str):
+            return raw
+        raw = raw.strip()
+        if kind == "integer":
+            try:
+                return int(raw)
+            except ValueError:
+                raise ValueError(f"Expected a whole number, got {raw!r}.") from None
+        if kind == "boolean":
+            return {"true": True, "false": False}.get(raw.lower(), raw)
+        return raw
+
+
 def attribute_field(attribute: dict, *, service: Service | None) -> forms.Field:
     """The form field of one attribute, read-only when the service layer would refuse a write."""
     refusal = services.attribute_write_refusal(attribute, service=service)
@@ -75,7 +125,10 @@ def attribute_field(attribute: dict, *, service: Service | None) -> forms.Field:
     kind = attribute["kind"]
     options = {"label": attribute["label"], "help_text": help_text, "required": attribute["required"],
                "disabled": refusal is not None}
-    if kind == "choice":
+    if kind == "list":
+        stored = service.attributes.get(attribute["name"]) if service else None
+        field = ItemListField(attribute, stored=stored, show_generated=service is not None, **options)
+    elif kind == "choice":
         choices = [("", "---------")] + [(str(c["value"]), choice_label(c)) for c in attribute["choices"]]
         field = forms.TypedChoiceField(choices=choices, coerce=str, empty_value=None, **options)
     elif kind == "integer":
