@@ -20,7 +20,9 @@ from ipam.models import (
 )
 from services import services
 from services.catalog_loader import load_catalog
-from services.models import Provider, ProviderAuthorization, Service, ServiceType
+from services.generators.l2vpn import ID_POOL as L2VPN_ID_POOL
+from services.generators.l2vpn import site_l2domain
+from services.models import Parameter, Provider, ProviderAuthorization, Service, ServiceType
 from tenancy.models import Membership, Tenant
 
 # country -> metro -> site
@@ -61,7 +63,14 @@ CUSTOMERS = [
     },
 ]
 
-# The provider of Dedicated Internet (name, slug), owned by Demo Telecom.
+# One L2VPN for Acme between two of its sites (a draft, like the other demo services):
+# (identifier, tenant, topology, bandwidth, [(site, VLAN handed over there)]).
+L2VPNS = [("L2VPN-ACME-001", "acme", "point-to-point", 1000, [("bru1", 100), ("par1", 200)])]
+
+# The MTUs offered for an L2VPN (the parameter its ``mtu`` attribute suggests values from).
+L2VPN_MTUS = ("l2vpn-mtus", [1500, 9000])
+
+# The provider of Dedicated Internet and L2VPN (name, slug), owned by Demo Telecom.
 DEMO_PROVIDER = ("Demo Telecom Internet", "demo-telecom-internet")
 
 CUSTOMER_PORTS_1G = [f"Ethernet{n}" for n in range(4, 10)]
@@ -178,11 +187,12 @@ def load_ipam() -> None:
 
 
 def load_pools() -> None:
-    """The three pools of the Dedicated Internet scenario."""
+    """The three pools of the Dedicated Internet scenario and the L2VPN id pool."""
     namespace = Namespace.get_default()
     NumberPool.objects.get_or_create(
         name="Customer vlan pool", defaults={"start": 1000, "end": 2000, "l2domain": L2Domain.get_default()}
     )
+    NumberPool.objects.get_or_create(name=L2VPN_ID_POOL, defaults={"start": 10000, "end": 19999})
     prefixes, _ = PrefixPool.objects.get_or_create(
         name="Customer prefixes pool", defaults={"namespace": namespace, "default_prefix_length": 28}
     )
@@ -196,25 +206,48 @@ def load_pools() -> None:
     )
 
 
-def dedicated_internet() -> ServiceType:
-    service_type = ServiceType.objects.filter(slug="dedicated-internet").first()
-    if service_type is None:  # migrate loads the catalog; a flushed database may not have it
+def load_l2vpn_support(sites: list[Location]) -> None:
+    """What L2VPNs need besides the pools: an L2 domain of customer VLANs per site (the customer picks
+    the VLAN id at each site, so ids are unique per site: ``services.generators.l2vpn``) and the MTUs
+    the order form suggests (filled in only when the parameter has no values yet, so edits stay)."""
+    for site in sites:
+        site_l2domain(site)
+    name, values = L2VPN_MTUS
+    parameter, _ = Parameter.objects.get_or_create(name=name, defaults={
+        "values": values, "description": "Suggested values of L2VPN: MTU."})
+    if not parameter.values:
+        parameter.values = values
+        parameter.save()
+
+
+def builtin_type(slug: str) -> ServiceType:
+    """The built-in service type ``slug``, loading the catalog if it is missing."""
+    found = ServiceType.objects.filter(slug=slug).first()
+    if found is None:  # migrate loads the catalog; a flushed database may not have it
         load_catalog()
-        service_type = ServiceType.objects.get(slug="dedicated-internet")
-    return service_type
+        found = ServiceType.objects.get(slug=slug)
+    return found
+
+
+def dedicated_internet() -> ServiceType:
+    return builtin_type("dedicated-internet")
+
+
+def l2vpn() -> ServiceType:
+    return builtin_type("l2vpn")
 
 
 def load_provider() -> Provider:
-    """Demo Telecom's Dedicated Internet provider: available to its customers at every demo site,
-    authorized by each customer for its whole subtree (so that their sub-tenants can order too)."""
+    """Demo Telecom's provider of Dedicated Internet and L2VPN: available to its customers at every demo
+    site, authorized by each customer for its whole subtree (so that their sub-tenants can order too)."""
     owner = Tenant.objects.get(slug="demo-telecom")
     provider = Provider.objects.filter(slug=DEMO_PROVIDER[1]).first()
     if provider is None:
         provider = Provider(name=DEMO_PROVIDER[0], slug=DEMO_PROVIDER[1], owner=owner,
-                            description="Delivers Dedicated Internet at every demo site.")
+                            description="Delivers Dedicated Internet and L2VPNs at every demo site.")
         provider.full_clean()
         provider.save()
-    provider.service_types.add(dedicated_internet())
+    provider.service_types.add(dedicated_internet(), l2vpn())
     provider.available_in.add(*Location.objects.filter(kind="site"))
     for customer in CUSTOMERS:
         tenant = Tenant.objects.get(slug=customer["tenant"])
@@ -229,10 +262,12 @@ def load_inventory() -> dict:
     """Load tenants, locations, devices and the IPAM containers; returns counts for the summary."""
     load_tenants()
     types, roles = load_device_types(), load_device_roles()
-    for site in load_sites():
+    sites = load_sites()
+    for site in sites:
         load_devices(site, types, roles)
     load_ipam()
     load_pools()
+    load_l2vpn_support(sites)
     load_provider()
     return {
         "tenants": Tenant.objects.count(),
@@ -256,6 +291,14 @@ def load_customer_services() -> int:
                     tenant=Tenant.objects.get(slug=tenant), location=Location.objects.get(slug=site),
                     attributes={"bandwidth": bandwidth, "ip_package": ip_package},
                 )
+    for identifier, tenant, topology, bandwidth, terminations in L2VPNS:
+        if not Service.objects.filter(service_identifier=identifier).exists():
+            services.service_create(
+                service_type=l2vpn(), service_identifier=identifier, tenant=Tenant.objects.get(slug=tenant),
+                location=Location.objects.get(slug=terminations[0][0]),  # the first termination's site
+                attributes={"topology": topology, "bandwidth": bandwidth,
+                            "terminations": [{"site": site, "vlan": vlan} for site, vlan in terminations]},
+            )
     return Service.objects.count()
 
 

@@ -8,7 +8,8 @@ service owned before:
 - an owned object not produced again is deleted (a pool ledger entry is released through the pool);
 - a shared object the service only claimed (a switch port) is given back with the values recorded
   when it was claimed (status free, no VLAN, ...);
-- a generator-owned (``r``) attribute not set again is cleared.
+- a generator-owned (``r``) attribute not set again is cleared, and so is an ``r`` field of a list's
+  items (a termination's port): the run sets the list back with those fields filled in.
 
 Decommissioning is a run that produces nothing. Objects are compared field by field, so a run that
 finds everything in place writes nothing and reports no change. The framework never commits: the
@@ -55,6 +56,20 @@ def _json_value(value):
     if isinstance(value, bytes | memoryview):
         return None
     return value
+
+
+def _fill_item_fields(attribute: dict, stored: list[dict], given: list[dict] | None) -> list[dict]:
+    """The stored items of a list attribute with their ``r`` fields as the run set them (matched by the
+    list's ``item_key``); an item the run set nothing for (decommissioning) loses them. The items and
+    their other fields stay as the user left them."""
+    key, fields = attribute["item_key"], services.generated_item_fields(attribute)
+    produced = {item.get(key): item for item in given or [] if isinstance(item, dict)}
+    items = []
+    for item in stored:
+        values = produced.get(item.get(key), {})
+        kept = {name: value for name, value in item.items() if name not in fields}
+        items.append(kept | {name: values[name] for name in fields if values.get(name) is not None})
+    return items
 
 
 class Generator:
@@ -142,7 +157,11 @@ class Generator:
         return obj
 
     def set_attributes(self, **values) -> None:
-        """Set generator-owned (``r``) attributes of the service (documentation, allocated values)."""
+        """Set generator-owned (``r``) attributes of the service (documentation, allocated values).
+
+        A list attribute whose items have ``r`` fields is set whole, items matched by its ``item_key``:
+        only those fields are taken; the items and their other fields stay the user's.
+        """
         self._set_attributes.update(values)
 
     # -- pools -------------------------------------------------------------------------------------
@@ -347,12 +366,18 @@ class Generator:
 
     def _write_attributes(self) -> None:
         generated = [a["name"] for a in self.service.service_type.attributes if a["modifier"] == "r"]
+        # Lists the user owns whose items have r fields (a termination's port): the generator fills those.
+        with_items = {a["name"]: a for a in self.service.service_type.attributes
+                      if a["modifier"] != "r" and services.generated_item_fields(a)}
         wanted = {name: self._set_attributes.get(name) for name in generated}
-        unknown = set(self._set_attributes) - set(generated)
+        unknown = set(self._set_attributes) - set(generated) - set(with_items)
         if unknown:
             raise GeneratorError(f"Not generator-owned (r) attributes of {self.service.service_type.name}: "
                                  f"{', '.join(sorted(unknown))}.")
         current = self.service.attributes
+        for name, attribute in with_items.items():
+            if current.get(name) is not None:
+                wanted[name] = _fill_item_fields(attribute, current[name], self._set_attributes.get(name))
         changed = {name: value for name, value in wanted.items() if current.get(name) != value}
         if not changed:
             return

@@ -16,32 +16,18 @@ import re
 
 import netaddr
 
-from catalog_site.locks import advisory_lock
 from dcim.choices import InterfaceType
 from dcim.models import Device, DeviceRole, Interface
 from ipam.addressing import pack
 from ipam.models import VLAN, IPAddress, L2Domain, NumberPool
 
 from .base import Generator, GeneratorError, admin_url
+from .ports import FREE_PORT, choose_port, customer_port
+
+__all__ = ["FREE_PORT", "DedicatedInternetGenerator", "choose_port"]
 
 VLAN_POOL = "Customer vlan pool"
 PREFIX_POOL = "Customer prefixes pool"
-
-# What a customer port looks like when no service holds it.
-FREE_PORT = {"status": Interface.Status.FREE, "enabled": False, "mode": "", "untagged_vlan": None, "description": ""}
-
-
-def choose_port(candidates: list[Interface]) -> Interface | None:
-    """The switch with the most free capable ports, then the lowest index; its first port by name."""
-    by_switch: dict[int, list[Interface]] = {}
-    for port in candidates:
-        by_switch.setdefault(port.device_id, []).append(port)
-    if not by_switch:
-        return None
-    ports = min(by_switch.values(), key=lambda ports: (
-        -len(ports), ports[0].device.index if ports[0].device.index is not None else 1 << 16, ports[0].device.name))
-    return min(ports, key=lambda port: port.name_key)  # Ethernet4 before Ethernet10
-
 
 class DedicatedInternetGenerator(Generator):
     """Provisions a Dedicated Internet service (see the module docstring for the desired state)."""
@@ -97,24 +83,7 @@ class DedicatedInternetGenerator(Generator):
 
     def customer_port(self, bandwidth: int) -> Interface:
         """The service's port if it can still carry ``bandwidth``, else a free capable one of the site."""
-        site = self.service.location
-        for port in self.owned("dedicated_interfaces"):
-            port = Interface.objects.select_related("device__role").get(pk=port.pk)
-            if (port.speed or 0) >= bandwidth and port.device.location_id == site.pk \
-                    and port.device.role.slug == DeviceRole.CORE:
-                return port
-            self.log(f"{port.device.name} {port.name} ({port.speed} Mbps) cannot carry {bandwidth} Mbps any more.")
-        # Two services at one site must not pick the same free port: choosing is serialised per site.
-        advisory_lock(f"dcim:customer-ports:{site.pk}")
-        candidates = list(Interface.objects.filter(
-            device__location=site, device__role__slug=DeviceRole.CORE, role=Interface.Role.CUSTOMER,
-            status=Interface.Status.FREE, speed__gte=bandwidth,
-        ).select_related("device"))
-        port = choose_port(candidates)
-        if port is None:
-            raise GeneratorError(f"No free customer port of {bandwidth} Mbps or more on the core switches of "
-                                 f"{site.name}.")
-        return port
+        return customer_port(self, site=self.service.location, bandwidth=bandwidth, role="dedicated_interfaces")
 
     def documentation(self, *, port, vlan, router, router_interface, gateway, prefix) -> str:
         """The service's documentation: a summary, a table of resources with admin links, a mermaid diagram."""

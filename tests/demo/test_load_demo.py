@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 
 from dcim.models import Device, Interface, Location
 from ipam.allocation import allocate_ip_address, allocate_prefix
-from ipam.models import IPAddressPool, NumberPool, PrefixPool
-from services.models import Provider, Service
+from ipam.models import IPAddressPool, L2Domain, NumberPool, PrefixPool
+from services.models import Parameter, Provider, Service
 from services.providers import choose_provider
 from tenancy.models import Membership, Tenant
 
@@ -42,6 +42,9 @@ def test_load_demo_is_idempotent_and_prints_credentials(django_user_model):
     customer = PrefixPool.objects.get(name="Customer prefixes pool")
     assert [str(r.prefix) for r in customer.pool_resources.all()] == ["203.0.113.0/24", "100.64.0.0/16"]
     assert allocate_prefix(pool=customer, identifier="DI-1").resource.prefix == "203.0.113.0/28"
+    l2vpn_ids = NumberPool.objects.get(name="L2VPN id pool")
+    assert (l2vpn_ids.start, l2vpn_ids.end, l2vpn_ids.l2domain) == (10000, 19999, None)
+    assert L2Domain.objects.filter(name__startswith="Customer VLANs of ").count() == 5  # one per site
     management = IPAddressPool.objects.get(name="Management IP pool")
     assert allocate_ip_address(pool=management, identifier="sw01").resource.address == "172.16.1.1/24"
 
@@ -88,9 +91,16 @@ def test_load_demo_creates_customer_tenants_users_and_services(django_user_model
     assert set(provider.available_in.all()) == set(Location.objects.filter(kind="site"))
     assert set(provider.authorizations.values_list("tenant__slug", "scope")) == {
         ("acme", "subtree"), ("globex", "subtree")}
+    assert set(provider.service_types.values_list("slug", flat=True)) == {"dedicated-internet", "l2vpn"}
     with pytest.raises(ValidationError, match="has not authorized"):
-        choose_provider(service_type=provider.service_types.get(), tenant=Tenant.objects.get(slug="initech"),
-                        location=Location.objects.get(slug="par1"))
+        choose_provider(service_type=provider.service_types.get(slug="dedicated-internet"),
+                        tenant=Tenant.objects.get(slug="initech"), location=Location.objects.get(slug="par1"))
+
+    # One L2VPN, Acme's, between Brussels 1 and Paris 1 (a draft like the others); the MTUs it suggests.
+    l2vpn = Service.objects.get(service_type__slug="l2vpn")
+    assert (l2vpn.service_identifier, l2vpn.tenant.slug, l2vpn.location.slug) == ("L2VPN-ACME-001", "acme", "bru1")
+    assert l2vpn.attributes["terminations"] == [{"site": "bru1", "vlan": 100}, {"site": "par1", "vlan": 200}]
+    assert Parameter.objects.get(name="l2vpn-mtus").values == [1500, 9000]
 
 
 @pytest.mark.django_db

@@ -24,7 +24,7 @@ def write_type(directory: Path, definition: dict, name: str = "type.yaml") -> Pa
 
 
 def minimal(**changes) -> dict:
-    definition = {"slug": "l2vpn", "name": "L2 VPN", "description": "A layer-2 circuit.", "attributes": [
+    definition = {"slug": "l2-circuit", "name": "L2 circuit", "description": "A layer-2 circuit.", "attributes": [
         {"name": "speed", "kind": "choice", "modifier": "rw+", "required": True, "choices": [100, 1000]},
         {"name": "vlan", "kind": "integer", "min_value": 2, "max_value": 4094},
     ]}
@@ -65,19 +65,19 @@ def test_loading_twice_changes_nothing():
     dedicated_internet()
     before = ServiceType.objects.get(slug="dedicated-internet").last_updated
     summary = load_catalog()
-    assert summary.unchanged == ["dedicated-internet"] and not summary.created and not summary.updated
+    assert summary.unchanged == ["dedicated-internet", "l2vpn"] and not summary.created and not summary.updated
     assert ServiceType.objects.get(slug="dedicated-internet").last_updated == before
     assert ServiceType.objects.filter(slug="dedicated-internet").count() == 1
 
 
 def test_new_file_is_created_then_updated(tmp_path):
     write_type(tmp_path, minimal())
-    assert load_catalog(tmp_path).created == ["l2vpn"]
+    assert load_catalog(tmp_path).created == ["l2-circuit"]
     write_type(tmp_path, minimal(description="Changed."))
     summary = load_catalog(tmp_path)
-    assert summary.updated == ["l2vpn"]
+    assert summary.updated == ["l2-circuit"]
     assert "dedicated-internet" in summary.not_in_files
-    service_type = ServiceType.objects.get(slug="l2vpn")
+    service_type = ServiceType.objects.get(slug="l2-circuit")
     assert service_type.description == "Changed."
     assert service_type.attribute_map()["speed"]["choices"][1]["label"] == "1000"
     assert service_type.attribute_map()["vlan"]["modifier"] == "rw"  # the default modifier
@@ -112,7 +112,7 @@ def test_malformed_attribute_is_refused_naming_file_attribute_and_reason(tmp_pat
         load_catalog(tmp_path)
     assert str(excinfo.value).startswith(f"{path}: ")
     assert expected in str(excinfo.value)
-    assert not ServiceType.objects.filter(slug="l2vpn").exists()
+    assert not ServiceType.objects.filter(slug="l2-circuit").exists()
 
 
 def test_every_problem_of_a_file_is_reported(tmp_path):
@@ -147,13 +147,13 @@ def test_a_bad_file_loads_nothing_at_all(tmp_path):
                name="b-bad.yaml")
     with pytest.raises(CatalogError):
         load_catalog(tmp_path)
-    assert not ServiceType.objects.filter(slug__in=["l2vpn", "other"]).exists()
+    assert not ServiceType.objects.filter(slug__in=["l2-circuit", "other"]).exists()
 
 
 def test_slug_declared_twice(tmp_path):
     write_type(tmp_path, minimal(), name="a.yaml")
     write_type(tmp_path, minimal(name="Other name"), name="b.yaml")
-    with pytest.raises(CatalogError, match="slug 'l2vpn' is already declared by"):
+    with pytest.raises(CatalogError, match="slug 'l2-circuit' is already declared by"):
         load_catalog(tmp_path)
 
 
