@@ -6,6 +6,9 @@ from rest_framework.test import APIClient
 from catalog_site.models import Token
 from tests.browser import browser  # noqa: F401 - the fixture of the browser tests
 
+# The generator kit's fixtures: generator_run, assert_idempotent, assert_gives_back_everything, ...
+pytest_plugins = ["services.testing_plugin"]
+
 
 @pytest.fixture
 def admin_user(django_user_model):

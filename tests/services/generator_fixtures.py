@@ -20,6 +20,7 @@ from demo.inventory import load_inventory
 from ipam.models import VLAN, IPAddress, NumberAllocation, Prefix, PrefixAllocation
 from services import services
 from services.models import GeneratorRun, Service, ServiceResource
+from services.testing import footprint as inventory_footprint  # noqa: F401 - for the tests
 from tenancy.models import Tenant
 
 from .factories import dedicated_internet, offer
@@ -100,7 +101,10 @@ def port_of(service: Service) -> Interface | None:
 
 
 def footprint(identifier="DI-12345") -> dict:
-    """What exists for a service identifier, to compare before and after a run."""
+    """What exists for a service identifier, to compare before and after a run.
+
+    The whole inventory's snapshot, for any generator, is ``inventory_footprint`` (``services.testing``).
+    """
     return {
         "vlans": list(VLAN.objects.filter(name=f"vlan__{identifier}").values_list("vid", flat=True)),
         "numbers": list(NumberAllocation.objects.filter(identifier=identifier).values_list("value", flat=True)),
