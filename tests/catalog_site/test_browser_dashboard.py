@@ -56,9 +56,9 @@ def test_dashboard_and_global_search(browser, live_server, admin_user, eager_tas
         f"/admin/services/generatorrun/{GeneratorRun.objects.get(status='failed').pk}/change/")
     pools = [row.find_element(By.CSS_SELECTOR, "th").text for row in sections["dashboard-pools"].find_elements(
         By.CSS_SELECTOR, "tbody tr")]
-    assert sorted(pools) == ["Customer prefixes pool", "Customer vlan pool", "Management IP pool"]
+    assert sorted(pools) == ["Customer prefixes pool", "Customer vlan pool", "L2VPN id pool", "Management IP pool"]
     bars = sections["dashboard-pools"].find_elements(By.CSS_SELECTOR, ".usage-bar")
-    assert len(bars) == 3 and all(bar.is_displayed() for bar in bars)
+    assert len(bars) == 4 and all(bar.is_displayed() for bar in bars)
     assert "Paris 1" in sections["dashboard-ports"].text and "Brussels 1" in sections["dashboard-ports"].text
     # The sidebar-less index still lists the catalog entry first.
     first_app = browser.find_elements(By.CSS_SELECTOR, "#content-main .module caption a")[0]
