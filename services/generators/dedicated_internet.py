@@ -12,7 +12,6 @@ For service DI-12345 at a site, with a bandwidth and an IP package, the desired 
 - the documentation attribute: markdown with a mermaid diagram and links to each object's admin page.
 """
 
-import re
 
 import netaddr
 
@@ -21,7 +20,8 @@ from dcim.models import Device, DeviceRole, Interface
 from ipam.addressing import pack
 from ipam.models import VLAN, IPAddress, L2Domain, NumberPool
 
-from .base import Generator, GeneratorError, admin_url
+from .base import Generator, GeneratorError
+from .markdown import md_link, md_text, mermaid_text
 from .ports import FREE_PORT, choose_port, customer_port
 
 __all__ = ["FREE_PORT", "DedicatedInternetGenerator", "choose_port"]
@@ -96,7 +96,7 @@ class DedicatedInternetGenerator(Generator):
             ("Gateway", gateway, gateway.address),
             ("Prefix", prefix, prefix.prefix),
         ]
-        table = "\n".join(f"| {label} | {_link(text, obj)} |" for label, obj, text in rows)
+        table = "\n".join(f"| {label} | {md_link(text, obj)} |" for label, obj, text in rows)
         package = self.attributes.get("ip_package")
         nodes = [
             ("site", f"Site {site.name}"),
@@ -106,30 +106,13 @@ class DedicatedInternetGenerator(Generator):
             ("gateway", f"Gateway {gateway.address}"),
             ("prefix", f"Prefix {prefix.prefix}"),
         ]
-        diagram = "\n".join(f'  {key}["{_mermaid_text(label)}"]' for key, label in nodes)
+        diagram = "\n".join(f'  {key}["{mermaid_text(label)}"]' for key, label in nodes)
         edges = "\n".join(f"  {a} --- {b}" for (a, _), (b, _) in zip(nodes, nodes[1:], strict=False))
         return (
-            f"# Dedicated Internet {_md_text(service.service_identifier)}\n\n"
-            f"Customer {_md_text(service.tenant.name)} at {_md_text(site.name)}: "
-            f"{self.attributes['bandwidth']} Mbps, IP package {_md_text(str(package))} (/{prefix.prefix_length}).\n\n"
+            f"# Dedicated Internet {md_text(service.service_identifier)}\n\n"
+            f"Customer {md_text(service.tenant.name)} at {md_text(site.name)}: "
+            f"{self.attributes['bandwidth']} Mbps, IP package {md_text(str(package))} (/{prefix.prefix_length}).\n\n"
             f"| Resource | Value |\n|----------|-------|\n{table}\n\n"
             f"```mermaid\ngraph LR\n{diagram}\n{edges}\n```\n"
         )
 
-
-_MARKUP = re.compile(r"[\\`*\[\]<>|]|(?<!\w)_|_(?!\w)")
-
-
-def _md_text(text: str) -> str:
-    """``text`` with what markdown would read as markup escaped (an underscore inside a word is plain)."""
-    return _MARKUP.sub(lambda match: "\\" + match.group(0), text)
-
-
-def _link(text: str, obj) -> str:
-    url = admin_url(obj)
-    return f"[{_md_text(text)}]({url})" if url else _md_text(text)
-
-
-def _mermaid_text(text: str) -> str:
-    """A mermaid node label: quotes cannot be escaped inside one, so they become mermaid entities."""
-    return text.replace('"', "#quot;")

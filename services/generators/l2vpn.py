@@ -34,7 +34,7 @@ from dcim.models import Interface, Location
 from ipam.models import VLAN, L2Domain
 
 from .base import Generator, GeneratorError
-from .dedicated_internet import _link, _md_text, _mermaid_text
+from .markdown import md_link, md_text, mermaid_text
 from .ports import FREE_PORT, customer_port
 
 ID_POOL = "L2VPN id pool"
@@ -128,16 +128,16 @@ class L2VPNGenerator(Generator):
         kind = "Pseudowire" if point_to_point else "VPLS"
         bandwidth, mtu = self.attributes["bandwidth"], self.attributes.get("mtu")
         rows = "\n".join(
-            f"| {_link(site.name, site)} | {_link(f'{port.device.name} {port.name}', port)} ({port.speed} Mbps) "
-            f"| {_link(f'{vlan.vid}', vlan)} |"
+            f"| {md_link(site.name, site)} | {md_link(f'{port.device.name} {port.name}', port)} ({port.speed} Mbps) "
+            f"| {md_link(f'{vlan.vid}', vlan)} |"
             for _termination, site, port, vlan in delivered)
-        centre = f'  vpls(("{_mermaid_text(f"{kind} {vpls_id}")}"))'
+        centre = f'  vpls(("{mermaid_text(f"{kind} {vpls_id}")}"))'
         nodes = "\n".join(
-            f'  t{index}["{_mermaid_text(f"{site.name}<br/>{port.device.name} {port.name}<br/>VLAN {vlan.vid}")}"]'
+            f'  t{index}["{mermaid_text(f"{site.name}<br/>{port.device.name} {port.name}<br/>VLAN {vlan.vid}")}"]'
             f" --- vpls" for index, (_termination, site, port, vlan) in enumerate(delivered, start=1))
         return (
-            f"# L2VPN {_md_text(service.service_identifier)}\n\n"
-            f"Customer {_md_text(service.tenant.name)}: {'point-to-point' if point_to_point else 'multipoint'}, "
+            f"# L2VPN {md_text(service.service_identifier)}\n\n"
+            f"Customer {md_text(service.tenant.name)}: {'point-to-point' if point_to_point else 'multipoint'}, "
             f"{kind.lower()} id {vpls_id}, {bandwidth} Mbps, MTU {mtu if mtu is not None else 'default'}, "
             f"{len(delivered)} terminations.\n\n"
             f"| Site | Customer port | VLAN |\n|------|---------------|------|\n{rows}\n\n"
