@@ -195,13 +195,13 @@ def record(obj, action: str, *, before: dict | None, after: dict | None, tenant_
 
 
 def _pre_save(sender, instance, raw=False, update_fields=None, **kwargs):
-    if raw or not is_recorded(sender) or instance._state.adding or instance.pk is None:
+    if raw or instance._state.adding or instance.pk is None:
         return
     instance._changelog_before = stored_snapshot(sender, instance.pk)
 
 
 def _post_save(sender, instance, created, raw=False, **kwargs):
-    if raw or not is_recorded(sender):
+    if raw:
         return
     before = None if created else instance.__dict__.pop("_changelog_before", None)
     after = snapshot(instance)
@@ -212,22 +212,19 @@ def _post_save(sender, instance, created, raw=False, **kwargs):
 
 
 def _pre_delete(sender, instance, **kwargs):
-    if not is_recorded(sender):
-        return
     # Before the collector deletes anything: the tenant is still reachable through its relations.
     instance._changelog_tenant = _tenant_id(instance, "delete")
 
 
 def _post_delete(sender, instance, **kwargs):
-    if not is_recorded(sender):
-        return
     record(instance, "delete", before=snapshot(instance), after=None,
            tenant_id=instance.__dict__.pop("_changelog_tenant", None))
 
 
 def connect() -> None:
-    """Listen to the recorded models only: a model with no delete listener keeps Django's fast delete
-    (one DELETE statement, no rows read), which the free-space indexes of the pools rely on."""
+    """Listen to the recorded models only, so that the handlers above need not ask ``is_recorded``, and a
+    model with no delete listener keeps Django's fast delete (one DELETE statement, no rows read), which
+    the free-space indexes of the pools rely on."""
     for model in recorded_models():
         uid = model._meta.label_lower
         signals.pre_save.connect(_pre_save, sender=model, dispatch_uid=f"catalog_changelog_pre_save:{uid}")
