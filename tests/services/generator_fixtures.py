@@ -20,7 +20,6 @@ from demo.inventory import load_inventory
 from ipam.models import VLAN, IPAddress, NumberAllocation, Prefix, PrefixAllocation
 from services import services
 from services.models import GeneratorRun, Service, ServiceResource
-from services.testing import footprint as inventory_footprint  # noqa: F401 - for the tests
 from tenancy.models import Tenant
 
 from .factories import dedicated_internet, offer
@@ -103,7 +102,8 @@ def port_of(service: Service) -> Interface | None:
 def footprint(identifier="DI-12345") -> dict:
     """What exists for a service identifier, to compare before and after a run.
 
-    The whole inventory's snapshot, for any generator, is ``inventory_footprint`` (``services.testing``).
+    The whole inventory's snapshot, for any generator, is ``services.testing.footprint`` (the fixture
+    ``inventory_footprint``).
     """
     return {
         "vlans": list(VLAN.objects.filter(name=f"vlan__{identifier}").values_list("vid", flat=True)),
