@@ -89,8 +89,9 @@ def dependent_objects(exc, request) -> list[str]:
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus Django validation errors (400), integrity/protection errors and changes of an
-    object being deleted (409) and database outages (503 with ``Retry-After``)."""
+    """DRF's handler, plus Django validation errors (400), an object gone meanwhile (404),
+    integrity/protection errors and changes of an object being deleted (409) and database outages (503
+    with ``Retry-After``)."""
     if isinstance(exc, DATABASE_UNAVAILABLE):
         response = drf_exception_handler(DatabaseUnavailable(), context)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -99,6 +100,10 @@ def exception_handler(exc, context):
         exc = body_too_large()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(validation_error_detail(exc))
+    elif isinstance(exc, ObjectDoesNotExist):
+        # The object went while the request worked on it (two DELETEs at once: the second finds its row
+        # gone when it locks it): as if it had been missing from the start.
+        exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, finalizers.ObjectDeleting):
         exc = Conflict({"detail": exc.message})
     elif isinstance(exc, (ProtectedError, RestrictedError)):

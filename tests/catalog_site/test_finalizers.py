@@ -263,3 +263,23 @@ class TestAdmin:
         response = client.post(reverse("admin:dcim_device_delete", args=[device.pk]), {"post": "yes"})
         assert response.status_code == 403
         assert Device.objects.get(pk=device.pk).deleting_since is None
+
+
+@pytest.mark.django_db
+def test_a_delete_that_finds_the_object_gone_meanwhile_is_a_404(api, monkeypatch):
+    """Two DELETEs at once (found by the fuzzer): the second read the object, then found its row gone
+    when it locked it, and answered 500."""
+    from catalog_site.api.views import CatalogModelViewSet
+
+    device = make_device()
+    read = CatalogModelViewSet.get_object
+
+    def read_then_lose(self):
+        obj = read(self)
+        type(obj).objects.filter(pk=obj.pk).delete()  # the other request's DELETE commits now
+        return obj
+
+    monkeypatch.setattr(CatalogModelViewSet, "get_object", read_then_lose)
+    response = api.delete(f"/api/dcim/devices/{device.pk}/")
+    assert response.status_code == 404, response.content
+    assert response.json() == {"detail": f"Device {device.pk} no longer exists."}
